@@ -159,8 +159,14 @@ export const DirectorSchema = z.strictObject({
   platform: PlatformSchema.default({ type: 'host' }),
   /** Interfaces with their own (non-floating) addresses. One-arm: one; two-arm: outside first, inside second. */
   interfaces: z
-    .array(z.strictObject({ name: ifname, address: ipv4Cidr }))
-    .min(1, 'a director needs at least one interface with an address'),
+    .array(
+      z.strictObject({
+        name: ifname,
+        /** Own address with prefix. Optional only because an imported config may not say it; generation needs it. */
+        address: ipv4Cidr.optional(),
+      }),
+    )
+    .min(1, 'a director needs at least one interface'),
   /** VRRP priority (1..255); the first director of a pair is the master. */
   priority: z.number().int().min(1).max(255).optional(),
 });
