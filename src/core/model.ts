@@ -230,6 +230,9 @@ export const InstallationInputSchema = z.strictObject({
       monitorLinks: z.boolean().optional(),
       syncDaemon: z.boolean().optional(),
       debugLevel: z.string().optional(),
+      /** Heartbeat addresses (`primary =`, `backup =`): lvs.cf gives no prefix, so an import cannot put them on a director interface. */
+      primary: ipv4.optional(),
+      backup: ipv4.optional(),
     })
     .optional(),
   ipvsSysctls: z
