@@ -192,6 +192,14 @@ export function validate(m: Installation): Problem[] {
       err(`${sp}.healthCheck.port`, 'real servers with port 0 keep the client\'s port, so a TCP check does not know which port to try', `set healthCheck.port (e.g. ${s.ports[0]})`);
     }
     if (s.realServers.length === 0) warn(`${sp}.realServers`, 'no real servers: every connection is refused (or goes to the sorry server)');
+    else if (s.realServers.every((r) => r.weight === 0)) {
+      const say = l4 && m.manager === 'keepalived' ? err : warn;
+      say(
+        `${sp}.realServers`,
+        `every real server of ${s.name} has weight 0: no new connection goes anywhere${l4 && m.manager === 'keepalived' ? ' (keepalived -t warns about the quorum)' : ''}`,
+        'give at least one real server a weight above 0',
+      );
+    }
 
     const seenRs = new Set<string>();
     s.realServers.forEach((r, ri) => {

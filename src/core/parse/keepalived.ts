@@ -791,8 +791,31 @@ const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
  * Read a keepalived.conf (and what it includes) into the model. Never
  * throws: problems carry file, line and column.
  */
+/**
+ * keepalived.conf does not say which address, ports and protocol a
+ * `virtual_server fwmark N` stands for (the firewall's marking rule does).
+ * Our renderer states them in a comment line just for this:
+ * `! lvs-toolkit fwmark N: tcp 10.0.0.100 ports 80,443`; read it back when present.
+ */
+export const FWMARK_NOTE_RE = /^[ \t]*! lvs-toolkit fwmark (\d+): (tcp|udp) (\d+\.\d+\.\d+\.\d+) ports (\d+(?:,\d+)*)[ \t]*$/gm;
+
+export interface FwmarkNote {
+  protocol: 'tcp' | 'udp';
+  vip: string;
+  ports: number[];
+}
+
+function fwmarkNotes(text: string): Map<number, FwmarkNote> {
+  const notes = new Map<number, FwmarkNote>();
+  for (const m of text.matchAll(FWMARK_NOTE_RE)) {
+    notes.set(Number(m[1]), { protocol: m[2] as 'tcp' | 'udp', vip: m[3]!, ports: m[4]!.split(',').map(Number) });
+  }
+  return notes;
+}
+
 export function parseKeepalived(text: string, opts: ParseOptions): ParseResult {
   const ctx = new Ctx(opts);
+  const notes = fwmarkNotes(text);
   const lexed = lexKeepalived(text, opts.file);
   ctx.problems.push(...lexed.problems);
   if (ctx.failed) return { ok: false, problems: ctx.problems };
@@ -915,6 +938,10 @@ export function parseKeepalived(text: string, opts: ParseOptions): ParseResult {
       if (key.kind === 'ip') {
         vip = key.vip;
         ports = [key.port];
+      } else if (notes.has(key.mark) && isIPv4(notes.get(key.mark)!.vip)) {
+        fwmark = key.mark;
+        vip = notes.get(key.mark)!.vip;
+        ports = notes.get(key.mark)!.ports;
       } else {
         fwmark = key.mark;
         const v = fwmarkVip(modelInstances, ipVips, natRouter?.address ? addressOf(natRouter.address) : undefined);
@@ -929,7 +956,7 @@ export function parseKeepalived(text: string, opts: ParseOptions): ParseResult {
         }
         vip = v;
       }
-      const protocol = fwmark !== undefined ? 'tcp' : vs.protocol;
+      const protocol = fwmark !== undefined ? (notes.get(fwmark)?.protocol ?? 'tcp') : vs.protocol;
       let name = keepalivedServiceName(fwmark, protocol, vip, ports[0]!);
       for (let n = 2; usedNames.has(name); n++) name = `${keepalivedServiceName(fwmark, protocol, vip, ports[0]!)}-${n}`;
       usedNames.add(name);
@@ -1039,10 +1066,10 @@ export function projectKeepalived(model: Installation, directorName: string): In
   const usedNames = new Set<string>();
   const services = l4.map((s) => {
     const fw = s.fwmark !== undefined;
-    const vip = fw ? (fwmarkVip(instances, ipVips, natRouter ? addressOf(natRouter.address) : undefined) ?? s.vip) : s.vip;
-    const rsPorts = [...new Set(s.realServers.map((r) => r.port).filter((p) => p !== 0))].sort((x, y) => x - y);
-    const ports = fw ? (rsPorts.length > 0 ? rsPorts : s.ports) : [s.ports[0]!];
-    const protocol = fw ? ('tcp' as const) : s.protocol;
+    // Our renderer notes a fwmark service's VIP, ports and protocol (FWMARK_NOTE_RE).
+    const vip = s.vip;
+    const ports = fw ? s.ports : [s.ports[0]!];
+    const protocol = s.protocol;
     let name = keepalivedServiceName(s.fwmark, protocol, vip, ports[0]!);
     for (let n = 2; usedNames.has(name); n++) name = `${keepalivedServiceName(s.fwmark, protocol, vip, ports[0]!)}-${n}`;
     usedNames.add(name);

@@ -245,6 +245,8 @@ function renderCheck(o: Lines, s: NormalizedService, rsAddress: string, rsPort: 
 }
 
 function renderVirtualServer(o: Lines, s: NormalizedService, mode: L4Mode): void {
+  // keepalived.conf cannot say what a mark stands for; this note lets our importer read it back.
+  if (s.fwmark !== undefined) o.line(`! lvs-toolkit fwmark ${s.fwmark}: ${s.protocol} ${s.vip} ports ${s.ports.join(',')}`);
   o.open(s.fwmark !== undefined ? `virtual_server fwmark ${s.fwmark}` : `virtual_server ${s.vip} ${s.ports[0]}`);
   o.line(`delay_loop ${num(s.checkTimers.delayLoop)}`);
   o.line(`lb_algo ${s.scheduler}`);
