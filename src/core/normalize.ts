@@ -80,5 +80,14 @@ function defaultInstances(
     addresses.push({ address: `${s.vip}/32` });
   }
   if (natRouter) addresses.push({ address: natRouter.address, interface: natRouter.interface });
-  return [{ name: 'VI_1', vrid: 51, interface: iface, addresses }];
+  // One advert carries at most 255 addresses; keepalived moves the rest out of the packet
+  // ("excess moved to eVIPs") and warns, so larger designs get one instance per 255.
+  const instances: VrrpInstance[] = [];
+  for (let i = 0; i * MAX_VIPS_PER_INSTANCE < addresses.length; i++) {
+    instances.push({ name: `VI_${i + 1}`, vrid: 51 + i, interface: iface, addresses: addresses.slice(i * MAX_VIPS_PER_INSTANCE, (i + 1) * MAX_VIPS_PER_INSTANCE) });
+  }
+  return instances;
 }
+
+/** The most addresses one VRRP advert can list (RFC 5798: an 8-bit count). */
+export const MAX_VIPS_PER_INSTANCE = 255;

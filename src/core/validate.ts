@@ -7,6 +7,7 @@
  */
 import { isL4, type Installation, type NormalizedService } from './model.js';
 import { addressOf, cidrContains, netmaskToPrefix } from './net.js';
+import { MAX_VIPS_PER_INSTANCE } from './normalize.js';
 import type { Problem } from './problems.js';
 
 export function validate(m: Installation): Problem[] {
@@ -90,6 +91,13 @@ export function validate(m: Installation): Problem[] {
       const p = `vrrp.instances[${i}]`;
       if (inst.vrid < 1 || inst.vrid > 255) {
         err(`${p}.vrid`, `virtual_router_id ${inst.vrid} is outside 1..255`, 'pick a VRID from 1 to 255 that no other VRRP router on this segment uses');
+      }
+      if (inst.addresses.length > MAX_VIPS_PER_INSTANCE) {
+        err(
+          `${p}.addresses`,
+          `${inst.addresses.length} addresses in one VRRP instance: an advert lists at most ${MAX_VIPS_PER_INSTANCE}, keepalived moves the rest out of the packet and warns`,
+          'split the addresses over several instances (one VRID each)',
+        );
       }
       const key = `${inst.interface}/${inst.vrid}`;
       if (seenVrid.has(key)) {

@@ -172,13 +172,25 @@ describe('parseKeepalived: malformed input gives positioned problems, never a th
     });
   }
 
-  it('10 MB of text: refused with a position, well under a second', () => {
+  it('10 MB of unclosed blocks: positioned problems, in seconds, never a throw', () => {
     const text = 'virtual_server 10.0.0.1 80 {\n'.repeat(360_000);
     const t0 = performance.now();
     const r = parseKeepalived(text, { file: 'huge.conf' });
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.problems.length).toBeLessThanOrEqual(200);
+      expect(r.problems[0]!.source?.file).toBe('huge.conf');
+    }
+  });
+
+  it('over 64 MiB: refused with a position before lexing', () => {
+    const text = '#'.repeat(64 * 1024 * 1024 + 1);
+    const t0 = performance.now();
+    const r = parseKeepalived(text, { file: 'giant.conf' });
     expect(performance.now() - t0).toBeLessThan(500);
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.problems[0]!.source).toEqual({ file: 'huge.conf', line: 1, column: 1 });
+    if (!r.ok) expect(r.problems[0]!.source).toEqual({ file: 'giant.conf', line: 1, column: 1 });
   });
 
   it('3 MB of unclosed blocks (under the size limit): positioned, fast', () => {
