@@ -33,6 +33,13 @@ export interface PlanOptions {
   serviceManager: ServiceManager;
   /** Only these nodes (default: all nodes of the design). */
   nodes?: readonly string[];
+  /**
+   * Arguments for each node's setup script (`lvs-toolkit-setup [--boot | --runtime-only]`).
+   * Default: none with systemd (apply everything, enable the unit), `--boot` otherwise (no systemctl).
+   */
+  setupArgs?: readonly string[];
+  /** Leave out files whose path does not pass (the lab keeps only per-node paths). */
+  fileFilter?: (path: string) => boolean;
 }
 
 export interface NodePlan {
@@ -50,10 +57,14 @@ export function plan(model: Installation, opts: PlanOptions): NodePlan[] {
   const bundles = renderNodes(model)
     .filter((b) => !opts.nodes || opts.nodes.includes(b.node))
     .sort((a, b) => order[a.role] - order[b.role]);
-  return bundles.map((b) => ({ node: b.node, role: b.role, steps: stepsFor(b, opts.serviceManager) }));
+  const args = opts.setupArgs ?? (opts.serviceManager === 'systemd' ? [] : ['--boot']);
+  return bundles.map((b) => {
+    const files = opts.fileFilter ? b.files.filter((f) => opts.fileFilter!(f.path)) : b.files;
+    return { node: b.node, role: b.role, steps: stepsFor({ ...b, files }, opts.serviceManager, args) };
+  });
 }
 
-function stepsFor(b: NodeBundle, sm: ServiceManager): Step[] {
+function stepsFor(b: NodeBundle, sm: ServiceManager, setupArgs: readonly string[]): Step[] {
   const steps: Step[] = b.files.map((f) => ({
     kind: 'write-file' as const,
     node: b.node,
@@ -63,7 +74,7 @@ function stepsFor(b: NodeBundle, sm: ServiceManager): Step[] {
     validator: f.validator,
     description: f.description,
   }));
-  steps.push({ kind: 'run', node: b.node, argv: ['sh', '-s'], input: b.script, why: 'apply modules, sysctls, addresses and routes now', onlyIfChanged: true, alsoAfterRollback: false });
+  steps.push({ kind: 'run', node: b.node, argv: ['sh', '-s', '--', ...setupArgs], input: b.script, why: 'apply modules, sysctls, addresses and routes now', onlyIfChanged: true, alsoAfterRollback: false });
   for (const f of b.files) {
     const reload = reloadFor(f.path, f.validator, sm);
     if (reload) steps.push({ kind: 'run', node: b.node, ...reload, onlyIfChanged: true, alsoAfterRollback: true });

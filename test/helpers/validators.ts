@@ -10,13 +10,23 @@ import { run, runIn, type RunResult } from './netns.js';
 
 export const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 
-function inTemp<T>(fn: (dir: string) => T): T {
+/** Call `fn` with a fresh temp directory, removed afterwards even on failure. */
+export function inTemp<T>(fn: (dir: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), 'lvst-val-'));
   try {
     return fn(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Write `content` to a temp file called `name` and call `fn` with its path; the file goes afterwards. */
+export function withTempFile<T>(name: string, content: string, fn: (path: string) => T): T {
+  return inTemp((dir) => {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return fn(path);
+  });
 }
 
 /** keepalived -t: exit 0 and no output means clean (it exits 5 on any warning). */

@@ -14,7 +14,7 @@ import { SCHEDULERS } from '../model.js';
 import { isIPv4, netmaskToPrefix } from '../net.js';
 import { ipvsVirtuals } from '../render/ipvsadm.js';
 import { PROFILES } from '../timers.js';
-import { ProblemSink, findBinary, splitLines } from './lvs-cf.js';
+import { ProblemSink, refuseBinary, splitLines } from './line-scanner.js';
 import { finishParse, type ParseOptions, type ParseResult } from './types.js';
 
 /** The VIP an import gives a fwmark service: the table does not say which addresses the mark covers. */
@@ -65,11 +65,8 @@ export function ipvsadmFlavour(text: string): 'rules' | 'listing' {
 /** Parse `ipvsadm -Sn` rules or the `ipvsadm -Ln` listing (detected). */
 export function parseIpvsadm(text: string, opts: ParseOptions): ParseResult {
   const sink = new ProblemSink(opts.file);
-  const bin = findBinary(text);
-  if (bin) {
-    sink.error(bin.line, bin.column, 'binary data: expected the text of ipvsadm -Sn or ipvsadm -Ln');
-    return { ok: false, problems: sink.list };
-  }
+  const refused = refuseBinary(text, sink, 'binary data: expected the text of ipvsadm -Sn or ipvsadm -Ln');
+  if (refused) return refused;
   const services = ipvsadmFlavour(text) === 'rules' ? readRules(text, sink) : readListing(text, sink);
   if (sink.hasErrors) return { ok: false, problems: sink.list };
   if (services.length === 0) {
@@ -526,10 +523,20 @@ export function projectIpvsadm(model: Installation): Installation {
       quiescent: false,
     };
   });
+  return tableOnlyInstallation('ipvsadm', services);
+}
+
+/**
+ * The installation an import of a services-only format (the IPVS table,
+ * ldirectord.cf) gives: the services it read and the model's defaults for
+ * everything the format cannot say, which is exactly what normalize fills in
+ * for the parser's answers. Shared by the projections of both formats.
+ */
+export function tableOnlyInstallation(manager: Installation['manager'], services: NormalizedService[]): Installation {
   return {
     version: 1,
     name: 'lvs',
-    manager: 'ipvsadm',
+    manager,
     timerProfile: 'default',
     directors: [],
     services,

@@ -12,8 +12,8 @@ import { SCHEDULERS } from '../model.js';
 import { intToIpv4, ipv4ToInt, isIPv4, netmaskToPrefix } from '../net.js';
 import { ipvsVirtuals } from '../render/ipvsadm.js';
 import { ldirectordServiceName, ldirectordText, ldirectordTimers, receiveRegex } from '../render/ldirectord.js';
-import { FWMARK_PLACEHOLDER_VIP, fwmarkPorts, hostPort, realNames, serviceName } from './ipvsadm.js';
-import { ProblemSink, findBinary, modelName, splitLines } from './lvs-cf.js';
+import { FWMARK_PLACEHOLDER_VIP, fwmarkPorts, hostPort, realNames, serviceName, tableOnlyInstallation } from './ipvsadm.js';
+import { ProblemSink, modelName, refuseBinary, splitLines } from './line-scanner.js';
 import { finishParse, type ParseOptions, type ParseResult } from './types.js';
 
 /** Largest `real = A->B` range expanded (a /24). */
@@ -57,11 +57,8 @@ function unquote(v: string): string {
 /** Parse ldirectord.cf. Unknown keywords are positioned warnings; what ldirectord itself rejects is an error. */
 export function parseLdirectord(text: string, opts: ParseOptions): ParseResult {
   const sink = new ProblemSink(opts.file);
-  const bin = findBinary(text);
-  if (bin) {
-    sink.error(bin.line, bin.column, 'binary data: this is not an ldirectord.cf text file');
-    return { ok: false, problems: sink.list };
-  }
+  const refused = refuseBinary(text, sink, 'binary data: this is not an ldirectord.cf text file');
+  if (refused) return refused;
   const globals = new Map<string, Opt>();
   const virtuals: Virtual[] = [];
   let current: Virtual | undefined;
@@ -425,15 +422,5 @@ export function projectLdirectord(model: Installation): Installation {
       quiescent: s.quiescent,
     };
   });
-  return {
-    version: 1,
-    name: 'lvs',
-    manager: 'ldirectord',
-    timerProfile: 'default',
-    directors: [],
-    services,
-    containerHosts: [],
-    firewall: 'nftables',
-    ipvsSysctls: { expireQuiescentTemplate: false, conntrack: false },
-  };
+  return tableOnlyInstallation('ldirectord', services);
 }

@@ -7,74 +7,13 @@
 import type { Installation, InstallationInput, Mode, NormalizedService } from '../model.js';
 import { SCHEDULERS, isL4 } from '../model.js';
 import { addressOf, cidrContains, isIPv4, netmaskToPrefix, prefixOf } from '../net.js';
-import type { Problem, SourcePosition } from '../problems.js';
 import { NANNY_INTERVAL, heartbeatAddress, nannyCheck, vipDevice } from '../render/lvs-cf.js';
-import { finishParse, positioned, type ParseOptions, type ParseResult } from './types.js';
+import { ProblemSink, modelName, refuseBinary, splitLines } from './line-scanner.js';
+import { finishParse, type ParseOptions, type ParseResult } from './types.js';
 
 /** The Piranha configuration tool's defaults for nanny's `timeout` and `reentry` (seeds 002 and 004 carry them). */
 export const NANNY_DEFAULT_TIMEOUT = 6;
 export const NANNY_DEFAULT_REENTRY = 15;
-
-/** Past this many problems a parser stops listing them (a 10 MB file of junk must not give a million). */
-export const MAX_PROBLEMS = 100;
-
-/**
- * Collects positioned problems for one file, with a cap: after MAX_PROBLEMS
- * it records one last error and `full` turns true so the caller can stop.
- */
-export class ProblemSink {
-  readonly list: Problem[] = [];
-  full = false;
-  constructor(readonly file: string) {}
-  at(line: number, column: number): SourcePosition {
-    return { file: this.file, line, column };
-  }
-  add(severity: 'error' | 'warning', line: number, column: number, message: string, hint?: string): void {
-    if (this.full) return;
-    if (this.list.length >= MAX_PROBLEMS) {
-      this.full = true;
-      this.list.push(positioned('error', this.at(line, column), `more than ${MAX_PROBLEMS} problems; stopped reading here`));
-      return;
-    }
-    this.list.push(positioned(severity, this.at(line, column), message, hint));
-  }
-  error(line: number, column: number, message: string, hint?: string): void {
-    this.add('error', line, column, message, hint);
-  }
-  warn(line: number, column: number, message: string, hint?: string): void {
-    this.add('warning', line, column, message, hint);
-  }
-  get hasErrors(): boolean {
-    return this.list.some((p) => p.severity === 'error');
-  }
-}
-
-/**
- * A config file is text: a NUL byte or other control characters mean the
- * wrong file (a binary, a compressed archive). Returns the position of the
- * first such byte so the error points at it.
- */
-export function findBinary(text: string): { line: number; column: number } | undefined {
-  const m = /[\u0000-\u0008\u000e-\u001f\ufffd]/.exec(text);
-  if (!m) return undefined;
-  const before = text.slice(0, m.index);
-  const line = before.split('\n').length;
-  const column = m.index - before.lastIndexOf('\n');
-  return { line, column };
-}
-
-/** Split into lines without the trailing CR of CRLF files. */
-export function splitLines(text: string): string[] {
-  const lines = text.split('\n');
-  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
-}
-
-/** A name the model accepts (letters, digits, _ . -), made from a name the file gives. */
-export function modelName(raw: string, fallback: string): string {
-  const cleaned = raw.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '');
-  return (cleaned || fallback).slice(0, 63);
-}
 
 interface Entry {
   key: string;
@@ -119,11 +58,8 @@ function unescape(s: string): string {
  */
 export function parseLvsCf(text: string, opts: ParseOptions): ParseResult {
   const sink = new ProblemSink(opts.file);
-  const bin = findBinary(text);
-  if (bin) {
-    sink.error(bin.line, bin.column, 'binary data: this is not an lvs.cf text file', 'point at /etc/sysconfig/ha/lvs.cf');
-    return { ok: false, problems: sink.list };
-  }
+  const refused = refuseBinary(text, sink, 'binary data: this is not an lvs.cf text file', 'point at /etc/sysconfig/ha/lvs.cf');
+  if (refused) return refused;
   const globals = new Map<string, Entry>();
   const virtuals: Block[] = [];
   const stack: Block[] = [];

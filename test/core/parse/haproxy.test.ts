@@ -6,47 +6,30 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
 import type { Installation } from '../../../src/core/model.js';
-import { normalize } from '../../../src/core/normalize.js';
 import { parseHaproxy, parseHaproxyTime } from '../../../src/core/parse/haproxy.js';
 import { MAX_LISTED_WARNINGS } from '../../../src/core/parse/nginx.js';
-import type { ParseResult } from '../../../src/core/parse/types.js';
 import { projectHaproxy, renderHaproxy } from '../../../src/core/render/haproxy.js';
+import { CONFIGS_DIR, loadYamlModel, readFixture } from '../../helpers/fixtures.js';
 import { run } from '../../helpers/netns.js';
-
-const ROOT = new URL('../../../', import.meta.url).pathname;
-const read = (rel: string): string => readFileSync(join(ROOT, rel), 'utf8');
-
-function load(rel: string, mode?: 'haproxy'): Installation {
-  const input = parseYaml(read(rel)) as { services: { mode: string }[] };
-  if (mode) for (const s of input.services) s.mode = mode;
-  const n = normalize(input);
-  if (!n.ok) throw new Error(JSON.stringify(n.problems));
-  return n.model;
-}
-
-function ok(r: ParseResult): Extract<ParseResult, { ok: true }> {
-  if (!r.ok) throw new Error(JSON.stringify(r.problems, null, 2));
-  return r;
-}
+import { expectPositionedError, parsedOk } from '../../helpers/parse-result.js';
 
 describe('round trip: parse(render(m)) equals projectHaproxy(m)', () => {
   const cases: [string, Installation][] = [
-    ['seed-000-nginx-pair as HAProxy', load('fixtures/answers/seed-000-nginx-pair.yaml', 'haproxy')],
-    ['seed-003-nginx-lxd as HAProxy', load('fixtures/answers/seed-003-nginx-lxd.yaml', 'haproxy')],
-    ['features (every check kind, weights over 256, backup, UDP left out)', load('fixtures/configs/haproxy/features.yaml')],
+    ['seed-000-nginx-pair as HAProxy', loadYamlModel('fixtures/answers/seed-000-nginx-pair.yaml', 'haproxy')],
+    ['seed-003-nginx-lxd as HAProxy', loadYamlModel('fixtures/answers/seed-003-nginx-lxd.yaml', 'haproxy')],
+    ['features (every check kind, weights over 256, backup, UDP left out)', loadYamlModel('fixtures/configs/haproxy/features.yaml')],
   ];
   for (const [name, m] of cases) {
     it(name, () => {
-      const r = ok(parseHaproxy(renderHaproxy(m, 'lb1'), { file: 'haproxy.cfg' }));
+      const r = parsedOk(parseHaproxy(renderHaproxy(m, 'lb1'), { file: 'haproxy.cfg' }));
       expect(r.model).toEqual(projectHaproxy(m, 'lb1'));
       expect(r.warnings, 'our own file needs no warning').toEqual([]);
     });
   }
 
   it('the projection keeps names, checks and timers, and drops what HAProxy cannot say', () => {
-    const p = projectHaproxy(load('fixtures/configs/haproxy/features.yaml'), 'lb1');
+    const p = projectHaproxy(loadYamlModel('fixtures/configs/haproxy/features.yaml'), 'lb1');
     expect(p.services.map((s) => s.name)).toEqual(['web', 'api', 'legacy', 'rex', 'plain', 'quiet']);
     const web = p.services[0]!;
     expect(web.healthCheck).toEqual({ type: 'http', path: '/health', status: 200, virtualhost: 'www.example.com', port: 8081 });
@@ -57,7 +40,7 @@ describe('round trip: parse(render(m)) equals projectHaproxy(m)', () => {
 });
 
 describe('a hand-written haproxy.cfg', () => {
-  const r = ok(parseHaproxy(read('fixtures/configs/haproxy/sample.cfg'), { file: 'sample.cfg' }));
+  const r = parsedOk(parseHaproxy(readFixture('fixtures/configs/haproxy/sample.cfg'), { file: 'sample.cfg' }));
 
   it('reads the listen section with inherited defaults', () => {
     expect(r.model.services).toHaveLength(1);
@@ -90,7 +73,7 @@ describe('a hand-written haproxy.cfg', () => {
   });
 
   it('haproxy -c accepts the sample, so the import reads a real configuration', () => {
-    const v = run(['haproxy', '-c', '-f', join(ROOT, 'fixtures/configs/haproxy/sample.cfg')]);
+    const v = run(['haproxy', '-c', '-f', join(CONFIGS_DIR, 'haproxy/sample.cfg')]);
     expect(v.exitCode, v.stderr).toBe(0);
   });
 
@@ -108,13 +91,9 @@ describe('malformed corpus', () => {
   ];
   for (const [name, line, column, message] of corpus) {
     it(`${name}: a positioned error, and haproxy -c rejects it too`, () => {
-      const path = join(ROOT, 'fixtures/configs/haproxy/malformed', name);
+      const path = join(CONFIGS_DIR, 'haproxy/malformed', name);
       const r = parseHaproxy(readFileSync(path, 'utf8'), { file: name });
-      expect(r.ok).toBe(false);
-      if (r.ok) return;
-      const err = r.problems.find((p) => p.severity === 'error')!;
-      expect(err.message).toMatch(message);
-      expect(err.source).toEqual({ file: name, line, column });
+      expectPositionedError(r, { file: name, line, column }, message);
       const v = run(['haproxy', '-c', '-f', path]);
       expect(v.exitCode).not.toBe(0);
       expect(v.stdout + v.stderr).toMatch(/\[ALERT\]/);
@@ -122,7 +101,7 @@ describe('malformed corpus', () => {
   }
 
   it('haproxy -c places the unmatched quote where we do (line 9, position 24)', () => {
-    const v = run(['haproxy', '-c', '-f', join(ROOT, 'fixtures/configs/haproxy/malformed/unterminated-quote.cfg')]);
+    const v = run(['haproxy', '-c', '-f', join(CONFIGS_DIR, 'haproxy/malformed/unterminated-quote.cfg')]);
     expect(v.stdout + v.stderr).toMatch(/unterminated-quote\.cfg:9\]: unmatched quote at position 24/);
   });
 
@@ -137,7 +116,7 @@ describe('malformed corpus', () => {
   it('10 MB of unknown keywords: no throw, warnings capped with their count stated', () => {
     const text = `frontend web\n    bind :80\n    default_backend web\nbackend web\n    server a 10.0.0.1:80\n${'    frobnicate yes\n'.repeat(560_000)}`;
     expect(text.length).toBeGreaterThan(10_000_000);
-    const r = ok(parseHaproxy(text, { file: 'big.cfg' }));
+    const r = parsedOk(parseHaproxy(text, { file: 'big.cfg' }));
     expect(r.model.services).toHaveLength(1);
     expect(r.warnings).toHaveLength(MAX_LISTED_WARNINGS + 1);
     expect(r.warnings[0]!.source).toEqual({ file: 'big.cfg', line: 6, column: 5 });

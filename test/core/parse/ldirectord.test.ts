@@ -1,41 +1,20 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
 import type { Installation } from '../../../src/core/model.js';
-import { normalize } from '../../../src/core/normalize.js';
 import { parseLdirectord, projectLdirectord } from '../../../src/core/parse/ldirectord.js';
-import type { ParseResult } from '../../../src/core/parse/types.js';
-import { formatProblem } from '../../../src/core/problems.js';
 import { renderLdirectord } from '../../../src/core/render/ldirectord.js';
-
-const ROOT = join(import.meta.dirname, '../../..');
-const SEEDS = ['seed-000-dr-pair', 'seed-002-tun-openvz', 'seed-004-nat-fwmark'] as const;
-
-function seed(name: string): Installation {
-  const n = normalize(parseYaml(readFileSync(join(ROOT, 'fixtures/answers', `${name}.yaml`), 'utf8')));
-  if (!n.ok) throw new Error(`${name}: ${JSON.stringify(n.problems)}`);
-  return n.model;
-}
-const text = (rel: string): string => readFileSync(join(ROOT, 'fixtures/configs', rel), 'utf8');
-function model(r: ParseResult): Installation {
-  if (!r.ok) throw new Error(r.problems.map(formatProblem).join('\n'));
-  return r.model;
-}
-function problems(r: ParseResult): string[] {
-  return (r.ok ? r.warnings : r.problems).map(formatProblem);
-}
+import { L4_SEEDS, configText, loadAnswers } from '../../helpers/fixtures.js';
+import { parsedModel, problemTexts } from '../../helpers/parse-result.js';
 
 describe('round trip: parseLdirectord(renderLdirectord(m)) = projectLdirectord(m)', () => {
-  for (const name of SEEDS) {
+  for (const name of L4_SEEDS) {
     it(name, () => {
-      const m = seed(name);
-      expect(model(parseLdirectord(renderLdirectord(m), { file: 'ldirectord.cf' }))).toEqual(projectLdirectord(m));
+      const m = loadAnswers(name);
+      expect(parsedModel(parseLdirectord(renderLdirectord(m), { file: 'ldirectord.cf' }))).toEqual(projectLdirectord(m));
     });
   }
 
   it('different timers, http with virtualhost, script, sorry server, multi-port, a request starting with "/"', () => {
-    const m = seed('seed-000-dr-pair');
+    const m = loadAnswers('seed-000-dr-pair');
     const s = m.services[0]!;
     const changed: Installation = {
       ...m,
@@ -46,7 +25,7 @@ describe('round trip: parseLdirectord(renderLdirectord(m)) = projectLdirectord(m
         { ...s, name: 'raw', ports: [7000], healthCheck: { type: 'send-expect', send: '/status\n', expect: 'a.b (ok)', regex: false } },
       ],
     };
-    const parsed = model(parseLdirectord(renderLdirectord(changed), { file: 'ldirectord.cf' }));
+    const parsed = parsedModel(parseLdirectord(renderLdirectord(changed), { file: 'ldirectord.cf' }));
     expect(parsed).toEqual(projectLdirectord(changed));
     expect(parsed.services.map((x) => x.name)).toEqual(['web-80', 'web-81', 'api', 'ext', 'raw']);
     expect(parsed.services[4]!.healthCheck).toEqual({ type: 'send-expect', send: '/status\n', expect: 'a\\.b \\(ok\\)', regex: true });
@@ -55,8 +34,8 @@ describe('round trip: parseLdirectord(renderLdirectord(m)) = projectLdirectord(m
 
 describe('parseLdirectord on a hand-written file', () => {
   it('reads ldirectord\'s defaults, ranges, fallback and http checks; reports what it does not keep', () => {
-    const r = parseLdirectord(text('ldirectord/sample.cf'), { file: 'sample.cf' });
-    const m = model(r);
+    const r = parseLdirectord(configText('ldirectord/sample.cf'), { file: 'sample.cf' });
+    const m = parsedModel(r);
     const [web, dns] = m.services;
     expect(web).toMatchObject({
       name: 'web', vip: '192.168.6.240', ports: [80], scheduler: 'rr', mode: 'dr', quiescent: true,
@@ -68,7 +47,7 @@ describe('parseLdirectord on a hand-written file', () => {
     expect(web!.realServers.map((x) => `${x.address} ${x.weight}`)).toEqual(['192.168.6.2 1', '192.168.6.3 2']);
     expect(dns).toMatchObject({ name: 'udp-192.168.6.240-53', protocol: 'udp', scheduler: 'wlc', mode: 'nat', healthCheck: { type: 'tcp' } });
     expect(dns!.realServers.map((x) => x.address)).toEqual(['192.168.6.4', '192.168.6.5', '192.168.6.6']);
-    expect(problems(r)).toEqual([
+    expect(problemTexts(r)).toEqual([
       'warning: sample.cf:4:1: "autoreload" is not kept: the model has no place for it',
       'warning: sample.cf:5:1: "logfile" is not kept: the model has no place for it',
       'warning: sample.cf:15:2: receive on an http check is not kept: the model checks the status, not the body',
@@ -76,24 +55,24 @@ describe('parseLdirectord on a hand-written file', () => {
   });
 
   it('the user-visible default when the file says nothing: quiescent no (ldirectord 4.12 code), wrr, negotiate timeout 30', () => {
-    const m = model(parseLdirectord('virtual=10.0.0.1:80\n\treal=10.0.0.2:80 gate\n', { file: 'f' }));
+    const m = parsedModel(parseLdirectord('virtual=10.0.0.1:80\n\treal=10.0.0.2:80 gate\n', { file: 'f' }));
     expect(m.services[0]).toMatchObject({ quiescent: false, scheduler: 'wrr', healthCheck: { type: 'http', path: '/' }, checkTimers: { delayLoop: 10, connectTimeout: 30, retry: 0 } });
   });
 });
 
 describe('malformed ldirectord.cf: positioned problems, never a throw', () => {
   it('truncated in the middle of an option', () => {
-    expect(problems(parseLdirectord(text('ldirectord/truncated.cf'), { file: 't.cf' }))).toEqual(['error: t.cf:5:2: expected "option = value"']);
+    expect(problemTexts(parseLdirectord(configText('ldirectord/truncated.cf'), { file: 't.cf' }))).toEqual(['error: t.cf:5:2: expected "option = value"']);
   });
 
   it('a bad IP is an error at the real line\'s value', () => {
-    expect(problems(parseLdirectord(text('ldirectord/bad-ip.cf'), { file: 'b.cf' }))).toEqual(['error: b.cf:3:7: real: "10.0.0.311" is not an IPv4 address']);
+    expect(problemTexts(parseLdirectord(configText('ldirectord/bad-ip.cf'), { file: 'b.cf' }))).toEqual(['error: b.cf:3:7: real: "10.0.0.311" is not an IPv4 address']);
   });
 
   it('an unknown keyword is a positioned warning; the rest is imported', () => {
-    const r = parseLdirectord(text('ldirectord/unknown-keyword.cf'), { file: 'u.cf' });
-    expect(model(r).services[0]!.healthCheck).toEqual({ type: 'tcp' });
-    expect(problems(r)).toEqual(['warning: u.cf:4:2: unknown keyword "colour" in a virtual section; ignored\n    fix: ldirectord itself refuses unknown commands: fix the file before using it']);
+    const r = parseLdirectord(configText('ldirectord/unknown-keyword.cf'), { file: 'u.cf' });
+    expect(parsedModel(r).services[0]!.healthCheck).toEqual({ type: 'tcp' });
+    expect(problemTexts(r)).toEqual(['warning: u.cf:4:2: unknown keyword "colour" in a virtual section; ignored\n    fix: ldirectord itself refuses unknown commands: fix the file before using it']);
   });
 
   it('different forward methods in one virtual are an error at the odd real', () => {
@@ -102,11 +81,11 @@ describe('malformed ldirectord.cf: positioned problems, never a throw', () => {
   });
 
   it('an option after a blank line is outside the virtual, as for ldirectord', () => {
-    expect(problems(parseLdirectord('virtual=10.0.0.1:80\n\treal=10.0.0.2:80 gate\n\n\tscheduler=rr\n', { file: 'g' }))[0]).toMatch(/^error: g:4:1: an indented option outside a virtual section/);
+    expect(problemTexts(parseLdirectord('virtual=10.0.0.1:80\n\treal=10.0.0.2:80 gate\n\n\tscheduler=rr\n', { file: 'g' }))[0]).toMatch(/^error: g:4:1: an indented option outside a virtual section/);
   });
 
   it('binary junk is one error at the first binary byte', () => {
-    expect(problems(parseLdirectord('checktimeout=3\n\u0000\u0001', { file: 'j' }))).toEqual(['error: j:2:1: binary data: this is not an ldirectord.cf text file']);
+    expect(problemTexts(parseLdirectord('checktimeout=3\n\u0000\u0001', { file: 'j' }))).toEqual(['error: j:2:1: binary data: this is not an ldirectord.cf text file']);
   });
 
   it('10 MB: a big valid file parses, a big junk file stops after a bounded number of problems', () => {
@@ -114,7 +93,7 @@ describe('malformed ldirectord.cf: positioned problems, never a throw', () => {
     const big = `virtual=10.0.0.1:80\n${reals}\tchecktype=connect\n`;
     expect(big.length).toBeGreaterThan(10 * 1000 * 1000);
     const t0 = Date.now();
-    expect(model(parseLdirectord(big, { file: 'big' })).services[0]!.realServers).toHaveLength(400000);
+    expect(parsedModel(parseLdirectord(big, { file: 'big' })).services[0]!.realServers).toHaveLength(400000);
     const junk = parseLdirectord('%%%\n'.repeat(2600000), { file: 'junk' });
     expect(junk.ok ? [] : junk.problems).toHaveLength(101);
     expect(Date.now() - t0).toBeLessThan(30000);

@@ -6,27 +6,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
-import type { Installation } from '../../../src/core/model.js';
-import { normalize } from '../../../src/core/normalize.js';
 import { MAX_LISTED_WARNINGS, parseNginx, parseNginxTime } from '../../../src/core/parse/nginx.js';
-import type { ParseResult } from '../../../src/core/parse/types.js';
 import { nginxFiles, projectNginx } from '../../../src/core/render/nginx.js';
+import { CONFIGS_DIR, loadYamlModel, readFixture } from '../../helpers/fixtures.js';
 import { runIn, withNetns } from '../../helpers/netns.js';
-
-const ROOT = new URL('../../../', import.meta.url).pathname;
-const read = (rel: string): string => readFileSync(join(ROOT, rel), 'utf8');
-
-function load(rel: string): Installation {
-  const n = normalize(parseYaml(read(rel)));
-  if (!n.ok) throw new Error(JSON.stringify(n.problems));
-  return n.model;
-}
-
-function ok(r: ParseResult): Extract<ParseResult, { ok: true }> {
-  if (!r.ok) throw new Error(JSON.stringify(r.problems, null, 2));
-  return r;
-}
+import { expectPositionedError, parsedOk } from '../../helpers/parse-result.js';
 
 /** `nginx -t` of a file included in http context; its stderr. */
 async function nginxVerdict(file: string): Promise<{ exitCode: number; output: string }> {
@@ -42,13 +26,13 @@ async function nginxVerdict(file: string): Promise<{ exitCode: number; output: s
 }
 
 describe('seed 003: the user\'s nginx file', () => {
-  const r = ok(parseNginx(read('fixtures/configs/seeds/seed-003-nginx.conf'), { file: 'seed-003-nginx.conf' }));
+  const r = parsedOk(parseNginx(readFixture('fixtures/configs/seeds/seed-003-nginx.conf'), { file: 'seed-003-nginx.conf' }));
 
   it('imports as the seed-003 service: 3 real servers, least_conn -> lc, port 80, all addresses', () => {
     const s = r.model.services;
     expect(s).toHaveLength(1);
     expect(s[0]).toMatchObject({ name: 'cluster', mode: 'nginx', scheduler: 'lc', vip: '0.0.0.0', ports: [80], protocol: 'tcp', healthCheck: { type: 'none' } });
-    const expected = load('fixtures/answers/seed-003-nginx-lxd.yaml').services[0]!.realServers.map((x) => ({ address: x.address, port: x.port, weight: x.weight }));
+    const expected = loadYamlModel('fixtures/answers/seed-003-nginx-lxd.yaml').services[0]!.realServers.map((x) => ({ address: x.address, port: x.port, weight: x.weight }));
     expect(s[0]!.realServers.map((x) => ({ address: x.address, port: x.port, weight: x.weight }))).toEqual(expected);
     expect(r.model.directors).toEqual([{ name: 'lb1', platform: { type: 'host' }, interfaces: [{ name: 'eth0' }] }]);
   });
@@ -71,16 +55,16 @@ describe('round trip: parse(render(m)) equals projectNginx(m)', () => {
   ];
   for (const [name, file, node] of cases) {
     it(name, () => {
-      const m = load(file);
+      const m = loadYamlModel(file);
       const text = nginxFiles(m, node).map((f) => f.content).join('\n');
-      const r = ok(parseNginx(text, { file: 'lvs-toolkit.conf' }));
+      const r = parsedOk(parseNginx(text, { file: 'lvs-toolkit.conf' }));
       expect(r.model).toEqual(projectNginx(m, node));
       expect(r.warnings, 'our own file needs no warning').toEqual([]);
     });
   }
 
   it('the projection keeps what nginx can say and drops what it cannot', () => {
-    const p = projectNginx(load('fixtures/configs/nginx/features.yaml'), 'lb1');
+    const p = projectNginx(loadYamlModel('fixtures/configs/nginx/features.yaml'), 'lb1');
     const web = p.services.find((s) => s.name === 'web')!;
     expect(web.healthCheck).toEqual({ type: 'tcp' });
     expect(web.checkTimers).toEqual({ delayLoop: 3, connectTimeout: 1, retry: 2, delayBeforeRetry: 0 });
@@ -94,7 +78,7 @@ describe('reading hand-written nginx', () => {
   it('follows include through the resolver and reads a whole nginx.conf with http and stream', () => {
     const main = 'user www-data;\nevents { worker_connections 64; }\nhttp {\n    include conf.d/*.conf;\n}\nstream {\n    upstream dns { server 10.0.0.53:53 weight=2; server 10.0.0.54:53; }\n    server { listen 53 udp; proxy_pass dns; }\n}\n';
     const inc = 'upstream app {\n    ip_hash;\n    server 10.0.0.1:8080 max_fails=3 fail_timeout=1m;\n    server 10.0.0.2:8080 max_fails=3 fail_timeout=1m;\n}\nserver { listen 10.0.0.100:80; listen 10.0.0.100:443 ssl; location /api/ { proxy_pass http://app; proxy_connect_timeout 750ms; } }\n';
-    const r = ok(parseNginx(main, { file: 'nginx.conf', resolveInclude: (p) => (p === 'conf.d/*.conf' ? [{ path: 'conf.d/app.conf', text: inc }] : []) }));
+    const r = parsedOk(parseNginx(main, { file: 'nginx.conf', resolveInclude: (p) => (p === 'conf.d/*.conf' ? [{ path: 'conf.d/app.conf', text: inc }] : []) }));
     expect(r.model.services.map((s) => [s.name, s.protocol, s.vip, s.ports, s.scheduler])).toEqual([
       ['app', 'tcp', '10.0.0.100', [80, 443], 'sh'],
       ['dns', 'udp', '0.0.0.0', [53], 'wrr'],
@@ -131,13 +115,9 @@ describe('malformed corpus', () => {
   ];
   for (const [name, line, column, message, nginxLine] of corpus) {
     it(`${name}: a positioned error, and nginx -t rejects it too`, async () => {
-      const path = join(ROOT, 'fixtures/configs/nginx/malformed', name);
+      const path = join(CONFIGS_DIR, 'nginx/malformed', name);
       const r = parseNginx(readFileSync(path, 'utf8'), { file: name });
-      expect(r.ok).toBe(false);
-      if (r.ok) return;
-      const err = r.problems.find((p) => p.severity === 'error')!;
-      expect(err.message).toMatch(message);
-      expect(err.source).toEqual({ file: name, line, column });
+      expectPositionedError(r, { file: name, line, column }, message);
       const v = await nginxVerdict(path);
       expect(v.exitCode).not.toBe(0);
       if (nginxLine !== undefined) expect(v.output).toContain(`${name}:${nginxLine}\n`);
@@ -145,7 +125,7 @@ describe('malformed corpus', () => {
   }
 
   it('an unknown directive is a positioned warning; the rest imports', () => {
-    const r = ok(parseNginx(read('fixtures/configs/nginx/unknown-directive.conf'), { file: 'u.conf' }));
+    const r = parsedOk(parseNginx(readFixture('fixtures/configs/nginx/unknown-directive.conf'), { file: 'u.conf' }));
     expect(r.model.services[0]!.realServers).toHaveLength(1);
     expect(r.warnings).toEqual([expect.objectContaining({ severity: 'warning', source: { file: 'u.conf', line: 9, column: 5 }, message: '"frobnicate" in a server block is not modelled and is not imported' })]);
   });

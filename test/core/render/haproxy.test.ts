@@ -3,65 +3,31 @@
  * every generated file accepted by the real `haproxy -c` with no [WARNING],
  * and the check mapping a user would read in the file.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import type { Installation } from '../../../src/core/model.js';
-import { normalize } from '../../../src/core/normalize.js';
 import { HAPROXY_PATH, renderHaproxy } from '../../../src/core/render/haproxy.js';
 import { l7Problems } from '../../../src/core/render/nginx.js';
+import { configText, loadYamlModel, toModel } from '../../helpers/fixtures.js';
+import { expectGolden } from '../../helpers/golden.js';
 import { runIn, withNetns } from '../../helpers/netns.js';
-
-const ROOT = new URL('../../../', import.meta.url).pathname;
-
-function asHaproxy(seed: string): Installation {
-  const input = parseYaml(readFileSync(join(ROOT, 'fixtures/answers', `${seed}.yaml`), 'utf8')) as { services: { mode: string }[] };
-  for (const s of input.services) s.mode = 'haproxy';
-  const n = normalize(input);
-  if (!n.ok) throw new Error(JSON.stringify(n.problems));
-  return n.model;
-}
-
-function model(input: unknown): Installation {
-  const n = normalize(input);
-  if (!n.ok) throw new Error(JSON.stringify(n.problems));
-  return n.model;
-}
+import { withTempFile } from '../../helpers/validators.js';
 
 /** `haproxy -c -f FILE` in a throw-away netns. */
 async function haproxyCheck(text: string): Promise<{ exitCode: number; output: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'lvst-haproxy-'));
-  try {
-    const file = join(dir, 'haproxy.cfg');
-    writeFileSync(file, text);
-    const r = await withNetns(['eth0'], (ns) => runIn(ns, ['haproxy', '-c', '-f', file]));
-    return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}` };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function golden(seed: string, node: string, text: string): void {
-  const file = join(ROOT, 'fixtures/golden/haproxy', seed, node, HAPROXY_PATH);
-  if (process.env.UPDATE_GOLDEN === '1') {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, text);
-  }
-  expect(existsSync(file), `missing ${file}: run with UPDATE_GOLDEN=1`).toBe(true);
-  expect(text).toBe(readFileSync(file, 'utf8'));
+  const r = await withNetns(['eth0'], (ns) => withTempFile('haproxy.cfg', text, (file) => runIn(ns, ['haproxy', '-c', '-f', file])));
+  return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}` };
 }
 
 /** Every haproxy feature the renderer writes (answers format). */
-const HAPROXY_FEATURES = parseYaml(readFileSync(join(ROOT, 'fixtures/configs/haproxy/features.yaml'), 'utf8')) as unknown;
+const HAPROXY_FEATURES = parseYaml(configText('haproxy/features.yaml')) as unknown;
 
 describe('renderHaproxy', () => {
   for (const node of ['lb1', 'lb2']) {
     it(`seed-000-nginx-pair as HAProxy, ${node}: golden file, haproxy -c without warnings`, async () => {
-      const m = asHaproxy('seed-000-nginx-pair');
+      const m = loadYamlModel('fixtures/answers/seed-000-nginx-pair.yaml', 'haproxy');
       const text = renderHaproxy(m, node);
-      golden('seed-000-nginx-pair', node, text);
+      expectGolden(join('haproxy', 'seed-000-nginx-pair', node, HAPROXY_PATH), text);
       const r = await haproxyCheck(text);
       expect(r.exitCode, r.output).toBe(0);
       expect(r.output, r.output).not.toMatch(/\[(WARNING|ALERT)\]/);
@@ -72,12 +38,12 @@ describe('renderHaproxy', () => {
   }
 
   it('seed 003 as HAProxy: haproxy -c accepts it', async () => {
-    const r = await haproxyCheck(renderHaproxy(asHaproxy('seed-003-nginx-lxd'), 'web4'));
+    const r = await haproxyCheck(renderHaproxy(loadYamlModel('fixtures/answers/seed-003-nginx-lxd.yaml', 'haproxy'), 'web4'));
     expect(r.exitCode, r.output).toBe(0);
     expect(r.output, r.output).not.toMatch(/\[(WARNING|ALERT)\]/);
   });
 
-  const features = model(HAPROXY_FEATURES);
+  const features = toModel(HAPROXY_FEATURES);
   const text = renderHaproxy(features, 'lb1');
 
   it('every check kind, weights, backup and all-address binds pass haproxy -c without warnings', async () => {

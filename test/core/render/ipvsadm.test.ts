@@ -1,44 +1,22 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
-import type { Installation } from '../../../src/core/model.js';
-import { normalize } from '../../../src/core/normalize.js';
 import { renderIpvsadm } from '../../../src/core/render/ipvsadm.js';
-
-const ROOT = join(import.meta.dirname, '../../..');
-const SEEDS = ['seed-000-dr-pair', 'seed-002-tun-openvz', 'seed-004-nat-fwmark'] as const;
-
-function seed(name: string): Installation {
-  const n = normalize(parseYaml(readFileSync(join(ROOT, 'fixtures/answers', `${name}.yaml`), 'utf8')));
-  if (!n.ok) throw new Error(`${name}: ${JSON.stringify(n.problems)}`);
-  return n.model;
-}
-
-function golden(rel: string, actual: string): void {
-  const path = join(ROOT, 'fixtures/golden', rel);
-  if (process.env.UPDATE_GOLDEN === '1') {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, actual);
-    return;
-  }
-  expect(actual, `golden ${rel} (refresh with UPDATE_GOLDEN=1)`).toBe(readFileSync(path, 'utf8'));
-}
+import { L4_SEEDS, configText, loadAnswers } from '../../helpers/fixtures.js';
+import { expectGolden } from '../../helpers/golden.js';
 
 describe('renderIpvsadm', () => {
-  for (const name of SEEDS) {
+  for (const name of L4_SEEDS) {
     it(`${name}: matches fixtures/golden/ipvsadm/${name}.rules`, () => {
-      golden(`ipvsadm/${name}.rules`, renderIpvsadm(seed(name)));
+      expectGolden(`ipvsadm/${name}.rules`, renderIpvsadm(loadAnswers(name)));
     });
   }
 
   it('seed 004: the same lines ipvsadm -Sn printed on the user\'s director', () => {
-    const saved = readFileSync(join(ROOT, 'fixtures/configs/seeds/seed-004-ipvsadm.txt'), 'utf8');
-    expect(renderIpvsadm(seed('seed-004-nat-fwmark'))).toBe(saved);
+    const saved = configText('seeds/seed-004-ipvsadm.txt');
+    expect(renderIpvsadm(loadAnswers('seed-004-nat-fwmark'))).toBe(saved);
   });
 
   it('seed 002 (TUN): real servers end in --tun-type ipip, as ipvsadm 1.31 prints them', () => {
-    expect(renderIpvsadm(seed('seed-002-tun-openvz'))).toBe(
+    expect(renderIpvsadm(loadAnswers('seed-002-tun-openvz'))).toBe(
       '-A -t 192.168.10.100:80 -s wlc\n' +
         '-a -t 192.168.10.100:80 -r 192.168.10.21:80 -i -w 1 --tun-type ipip\n' +
         '-a -t 192.168.10.100:80 -r 192.168.10.22:80 -i -w 1 --tun-type ipip\n',
@@ -46,7 +24,7 @@ describe('renderIpvsadm', () => {
   });
 
   it('a multi-port service without a mark is one virtual service per port; -M only for a real mask; fwmark port 0 prints :0', () => {
-    const m = seed('seed-000-dr-pair');
+    const m = loadAnswers('seed-000-dr-pair');
     const s = m.services[0]!;
     const multi = { ...s, ports: [80, 8080], persistence: { timeout: 50, netmask: '255.255.255.0' } };
     const udp = { ...s, name: 'dns', protocol: 'udp' as const, ports: [53], persistence: { timeout: 10, netmask: '255.255.255.255' }, realServers: s.realServers.map((r) => ({ ...r, port: 53 })) };
@@ -70,8 +48,6 @@ describe('renderIpvsadm', () => {
   });
 
   it('leaves layer-7 services out', () => {
-    const n = normalize(parseYaml(readFileSync(join(ROOT, 'fixtures/answers/seed-003-nginx-lxd.yaml'), 'utf8')));
-    if (!n.ok) throw new Error('seed 003');
-    expect(renderIpvsadm(n.model)).toBe('');
+    expect(renderIpvsadm(loadAnswers('seed-003-nginx-lxd'))).toBe('');
   });
 });

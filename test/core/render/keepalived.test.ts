@@ -3,23 +3,16 @@
  * real `keepalived -t` (exit 0, no warning) in a throw-away netns, and the
  * MASTER/BACKUP pair agreeing with itself.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
 import type { Installation } from '../../../src/core/model.js';
-import { normalize } from '../../../src/core/normalize.js';
 import { KEEPALIVED_CONF_PATH, keepalivedScriptCommand, renderKeepalived, sendExpectArgv } from '../../../src/core/render/keepalived.js';
+import { loadAnswers } from '../../helpers/fixtures.js';
+import { expectGolden } from '../../helpers/golden.js';
 import { runIn, withNetns } from '../../helpers/netns.js';
-
-const ROOT = new URL('../../../', import.meta.url).pathname;
-
-function load(seed: string): Installation {
-  const n = normalize(parseYaml(readFileSync(join(ROOT, "fixtures/answers", `${seed}.yaml`), 'utf8')));
-  if (!n.ok) throw new Error(JSON.stringify(n.problems));
-  return n.model;
-}
+import { keepalivedCheck } from '../../helpers/validators.js';
 
 const CASES: { seed: string; nodes: string[] }[] = [
   { seed: 'seed-000-dr-pair', nodes: ['lb1', 'lb2'] },
@@ -37,34 +30,13 @@ function interfacesOf(conf: string): string[] {
   return [...names];
 }
 
-async function keepalivedCheck(conf: string): Promise<{ exitCode: number; stderr: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'lvst-ka-'));
-  try {
-    const file = join(dir, 'keepalived.conf');
-    writeFileSync(file, conf);
-    return await withNetns(interfacesOf(conf), (ns) => runIn(ns, ['keepalived', '-t', '-f', file]));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function golden(seed: string, node: string, text: string): void {
-  const file = join(ROOT, 'fixtures/golden/keepalived', seed, node, KEEPALIVED_CONF_PATH);
-  if (process.env.UPDATE_GOLDEN === '1') {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, text);
-  }
-  expect(existsSync(file), `missing ${file}: run with UPDATE_GOLDEN=1`).toBe(true);
-  expect(text).toBe(readFileSync(file, 'utf8'));
-}
-
 describe('renderKeepalived: seeds', () => {
   for (const { seed, nodes } of CASES) {
     for (const node of nodes) {
       it(`${seed} ${node}: matches the golden file and passes keepalived -t`, async () => {
-        const conf = renderKeepalived(load(seed), node);
-        golden(seed, node, conf);
-        const r = await keepalivedCheck(conf);
+        const conf = renderKeepalived(loadAnswers(seed), node);
+        expectGolden(join('keepalived', seed, node, KEEPALIVED_CONF_PATH), conf);
+        const r = await withNetns(interfacesOf(conf), (ns) => keepalivedCheck(ns, conf));
         expect(r.stderr, `keepalived -t said:\n${r.stderr}`).toBe('');
         expect(r.exitCode, `keepalived -t exit ${r.exitCode}:\n${r.stderr}`).toBe(0);
       });
@@ -83,7 +55,7 @@ function block(conf: string, name: string): string[] {
 describe('renderKeepalived: a MASTER/BACKUP pair agrees', () => {
   for (const seed of ['seed-000-dr-pair', 'seed-000-nginx-pair', 'seed-004-nat-fwmark']) {
     it(seed, () => {
-      const m = load(seed);
+      const m = loadAnswers(seed);
       const [a, b] = m.directors.map((d) => renderKeepalived(m, d.name));
       expect(field(a!, 'state')).toEqual(['MASTER']);
       expect(field(b!, 'state')).toEqual(['BACKUP']);
@@ -103,7 +75,7 @@ describe('renderKeepalived: a MASTER/BACKUP pair agrees', () => {
   }
 
   it('nopreempt puts both directors in BACKUP, and v3 drops authentication and writes version 3 in the instance', () => {
-    const m = load('seed-000-dr-pair');
+    const m = loadAnswers('seed-000-dr-pair');
     const v: Installation = { ...m, vrrp: { ...m.vrrp!, nopreempt: true, version: 3, advertInt: 0.1 } };
     const a = renderKeepalived(v, 'lb1');
     expect(field(a, 'state')).toEqual(['BACKUP']);
@@ -118,7 +90,7 @@ describe('renderKeepalived: one statement per line', () => {
   it('never puts a statement after "{" or before "}" on one line', () => {
     for (const { seed, nodes } of CASES) {
       for (const node of nodes) {
-        for (const line of renderKeepalived(load(seed), node).split('\n')) {
+        for (const line of renderKeepalived(loadAnswers(seed), node).split('\n')) {
           expect(line, `${seed}/${node}`).toMatch(/^\s*([^{}]*[^\s{}][^{}]* \{|\}|[^{}]*)$/);
         }
       }
@@ -157,12 +129,12 @@ describe('MISC_CHECK arguments survive keepalived quoting', () => {
 
 describe('renderKeepalived: the features the seeds leave out', () => {
   it('HTTP_GET, sorry server, inhibit_on_failure, lvs_sync_daemon, a sync group, v3 and a script check pass keepalived -t', async () => {
-    const conf = renderKeepalived(load('../configs/keepalived/rich-features'), 'lb2');
+    const conf = renderKeepalived(loadAnswers('../configs/keepalived/rich-features'), 'lb2');
     expect(conf).toMatch(/^\s+lvs_sync_daemon eth0 VI_1 id 9$/m);
     expect(conf).toMatch(/vrrp_sync_group VG_1 \{\n\s+group \{\n\s+VI_1\n\s+VI_2\n/);
     expect(conf).toMatch(/^\s+192\.168\.7\.1\/24 dev eth1$/m);
     expect(conf).toMatch(/^\s+misc_path "\/usr\/local\/bin\/check \\"app\\" --fast"$/m);
-    const r = await keepalivedCheck(conf);
+    const r = await withNetns(interfacesOf(conf), (ns) => keepalivedCheck(ns, conf));
     expect(r.stderr, `keepalived -t said:\n${r.stderr}`).toBe('');
     expect(r.exitCode).toBe(0);
   });

@@ -1,31 +1,9 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
-import type { Installation } from '../../../src/core/model.js';
-import { normalize } from '../../../src/core/normalize.js';
 import { ldirectordProblems, renderLdirectord } from '../../../src/core/render/ldirectord.js';
+import { L4_SEEDS, loadAnswers } from '../../helpers/fixtures.js';
+import { expectGolden } from '../../helpers/golden.js';
 import { run } from '../../helpers/netns.js';
-
-const ROOT = join(import.meta.dirname, '../../..');
-const SEEDS = ['seed-000-dr-pair', 'seed-002-tun-openvz', 'seed-004-nat-fwmark'] as const;
-
-function seed(name: string): Installation {
-  const n = normalize(parseYaml(readFileSync(join(ROOT, 'fixtures/answers', `${name}.yaml`), 'utf8')));
-  if (!n.ok) throw new Error(`${name}: ${JSON.stringify(n.problems)}`);
-  return n.model;
-}
-
-function golden(rel: string, actual: string): void {
-  const path = join(ROOT, 'fixtures/golden', rel);
-  if (process.env.UPDATE_GOLDEN === '1') {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, actual);
-    return;
-  }
-  expect(actual, `golden ${rel} (refresh with UPDATE_GOLDEN=1)`).toBe(readFileSync(path, 'utf8'));
-}
+import { withTempFile } from '../../helpers/validators.js';
 
 /**
  * The real ldirectord (Debian package `ldirectord`) reads the whole file and
@@ -34,22 +12,15 @@ function golden(rel: string, actual: string): void {
  * "Warning ..." for what it accepts but dislikes.
  */
 function ldirectordCheck(content: string): { exitCode: number; stderr: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'lvst-ld-'));
-  try {
-    const file = join(dir, 'ldirectord.cf');
-    writeFileSync(file, content);
-    const r = run(['ldirectord', '-d', file, 'stop']);
-    return { exitCode: r.exitCode, stderr: r.stderr };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const r = withTempFile('ldirectord.cf', content, (file) => run(['ldirectord', '-d', file, 'stop']));
+  return { exitCode: r.exitCode, stderr: r.stderr };
 }
 
 describe('renderLdirectord', () => {
-  for (const name of SEEDS) {
+  for (const name of L4_SEEDS) {
     it(`${name}: matches fixtures/golden/ldirectord/${name}.cf and the real ldirectord accepts it without a warning`, () => {
-      const out = renderLdirectord(seed(name));
-      golden(`ldirectord/${name}.cf`, out);
+      const out = renderLdirectord(loadAnswers(name));
+      expectGolden(`ldirectord/${name}.cf`, out);
       const r = ldirectordCheck(out);
       expect(r.exitCode, r.stderr).toBe(0);
       expect(r.stderr, r.stderr).not.toMatch(/^(Error|Warning)/m);
@@ -63,7 +34,7 @@ describe('renderLdirectord', () => {
   });
 
   it('services with different timers: per-virtual overrides and fork = yes, still accepted by ldirectord', () => {
-    const m = seed('seed-000-dr-pair');
+    const m = loadAnswers('seed-000-dr-pair');
     const s = m.services[0]!;
     const other = { ...s, name: 'api', ports: [8080], checkTimers: { delayLoop: 20, connectTimeout: 2.5, retry: 2, delayBeforeRetry: 20 }, healthCheck: { type: 'http' as const, path: '/health', virtualhost: 'api.example.com' }, sorryServer: { address: '10.0.3.99', port: 8080 } };
     const script = { ...s, name: 'ext', ports: [9000], healthCheck: { type: 'script' as const, command: '/usr/local/bin/check' }, quiescent: true };
@@ -77,7 +48,7 @@ describe('renderLdirectord', () => {
   });
 
   it('send/expect becomes simpletcp with \\n escapes and a quoted regex', () => {
-    const out = renderLdirectord(seed('seed-004-nat-fwmark'));
+    const out = renderLdirectord(loadAnswers('seed-004-nat-fwmark'));
     expect(out).toContain('virtual = 80\n\tservicename = http_server\n\treal = 10.8.8.33:80 masq 1\n');
     expect(out).toContain('\tservice = simpletcp\n\trequest = "GET / HTTP/1.0\\n\\n"\n\treceive = "HTTP"\n');
     expect(out).toContain('\tprotocol = fwm\n');
@@ -86,7 +57,7 @@ describe('renderLdirectord', () => {
 
 describe('ldirectordProblems', () => {
   it('says that seed 004 loses CR in its request and the retry delay', () => {
-    expect(ldirectordProblems(seed('seed-004-nat-fwmark')).map((p) => `${p.severity} ${p.path}`)).toEqual([
+    expect(ldirectordProblems(loadAnswers('seed-004-nat-fwmark')).map((p) => `${p.severity} ${p.path}`)).toEqual([
       'warning services[0].checkTimers.delayBeforeRetry',
       'warning services[0].healthCheck',
       'warning services[0].healthCheck.expect',
@@ -94,7 +65,7 @@ describe('ldirectordProblems', () => {
   });
 
   it('refuses a "#" in a request: ldirectord cuts the line there', () => {
-    const m = seed('seed-004-nat-fwmark');
+    const m = loadAnswers('seed-004-nat-fwmark');
     const s = { ...m.services[0]!, healthCheck: { type: 'send-expect' as const, send: 'GET /#x', expect: 'OK', regex: true } };
     expect(ldirectordProblems({ ...m, services: [s] })).toContainEqual(expect.objectContaining({ severity: 'error', path: 'services[0].healthCheck.send' }));
   });

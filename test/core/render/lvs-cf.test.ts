@@ -1,46 +1,22 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
-import type { Installation } from '../../../src/core/model.js';
-import { normalize } from '../../../src/core/normalize.js';
 import { escapeLvsCf, lvsCfProblems, renderLvsCf } from '../../../src/core/render/lvs-cf.js';
-
-const ROOT = join(import.meta.dirname, '../../..');
-/** The seeds lvs.cf can express (layer-4 ones). */
-const SEEDS = ['seed-000-dr-pair', 'seed-002-tun-openvz', 'seed-004-nat-fwmark'] as const;
-
-function seed(name: string): Installation {
-  const n = normalize(parseYaml(readFileSync(join(ROOT, 'fixtures/answers', `${name}.yaml`), 'utf8')));
-  if (!n.ok) throw new Error(`${name}: ${JSON.stringify(n.problems)}`);
-  return n.model;
-}
-
-/** Compare with fixtures/golden/<rel>; UPDATE_GOLDEN=1 rewrites it instead. */
-function golden(rel: string, actual: string): void {
-  const path = join(ROOT, 'fixtures/golden', rel);
-  if (process.env.UPDATE_GOLDEN === '1') {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, actual);
-    return;
-  }
-  expect(actual, `golden ${rel} (refresh with UPDATE_GOLDEN=1)`).toBe(readFileSync(path, 'utf8'));
-}
+import { L4_SEEDS, configText, loadAnswers } from '../../helpers/fixtures.js';
+import { expectGolden } from '../../helpers/golden.js';
 
 describe('renderLvsCf', () => {
-  for (const name of SEEDS) {
+  for (const name of L4_SEEDS) {
     it(`${name}: matches fixtures/golden/lvs-cf/${name}.lvs.cf`, () => {
-      golden(`lvs-cf/${name}.lvs.cf`, renderLvsCf(seed(name)));
+      expectGolden(`lvs-cf/${name}.lvs.cf`, renderLvsCf(loadAnswers(name)));
     });
   }
 
   it('seed 004: writes back the very lvs.cf the user posted, byte for byte', () => {
-    const posted = readFileSync(join(ROOT, 'fixtures/configs/seeds/seed-004-lvs.cf'), 'utf8');
-    expect(renderLvsCf(seed('seed-004-nat-fwmark'))).toBe(posted);
+    const posted = configText('seeds/seed-004-lvs.cf');
+    expect(renderLvsCf(loadAnswers('seed-004-nat-fwmark'))).toBe(posted);
   });
 
   it('seed 002: one director, tunnel network, the nanny send string escaped as Piranha writes it', () => {
-    const out = renderLvsCf(seed('seed-002-tun-openvz'));
+    const out = renderLvsCf(loadAnswers('seed-002-tun-openvz'));
     expect(out).toContain('primary = 192.168.10.5\n');
     expect(out).not.toContain('backup');
     expect(out).toContain('network = tunnel\n');
@@ -54,19 +30,19 @@ describe('renderLvsCf', () => {
 
 describe('lvsCfProblems', () => {
   it('has nothing to say about the Piranha seeds', () => {
-    expect(lvsCfProblems(seed('seed-004-nat-fwmark'))).toEqual([]);
-    expect(lvsCfProblems(seed('seed-002-tun-openvz'))).toEqual([]);
+    expect(lvsCfProblems(loadAnswers('seed-004-nat-fwmark'))).toEqual([]);
+    expect(lvsCfProblems(loadAnswers('seed-002-tun-openvz'))).toEqual([]);
   });
 
   it('refuses services in different modes: lvs.cf has one "network"', () => {
-    const m = seed('seed-004-nat-fwmark');
+    const m = loadAnswers('seed-004-nat-fwmark');
     const dr = { ...m.services[0]!, name: 'dr-one', mode: 'dr' as const };
     const problems = lvsCfProblems({ ...m, services: [...m.services, dr] });
     expect(problems).toContainEqual(expect.objectContaining({ severity: 'error', path: 'services', message: expect.stringContaining('one "network"') }));
   });
 
   it('refuses a layer-7 service and a backup director without an address', () => {
-    const m = seed('seed-000-dr-pair');
+    const m = loadAnswers('seed-000-dr-pair');
     const l7 = { ...m.services[0]!, mode: 'nginx' as const };
     const noAddr = { ...m.directors[1]!, interfaces: [{ name: 'eth0' }] };
     const problems = lvsCfProblems({ ...m, services: [l7], directors: [m.directors[0]!, noAddr] });
@@ -74,7 +50,7 @@ describe('lvsCfProblems', () => {
   });
 
   it('warns what the keepalived seed loses in lvs.cf: delay_loop 6, retry 1, VRRP', () => {
-    const problems = lvsCfProblems(seed('seed-000-dr-pair'));
+    const problems = lvsCfProblems(loadAnswers('seed-000-dr-pair'));
     expect(problems.map((p) => `${p.severity} ${p.path}`)).toEqual([
       'warning services[0].checkTimers.delayLoop',
       'warning services[0].checkTimers.retry',

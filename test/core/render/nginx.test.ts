@@ -3,34 +3,18 @@
  * by the real `nginx -t` (no [warn], no [emerg]) inside a throw-away netns,
  * and l7Problems naming what nginx cannot carry.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import type { Installation } from '../../../src/core/model.js';
-import { normalize } from '../../../src/core/normalize.js';
 import { l7Problems, NGINX_HTTP_PATH, NGINX_STREAM_PATH, nginxFiles, renderNginx } from '../../../src/core/render/nginx.js';
-import type { GeneratedFile } from '../../../src/core/render/types.js';
+import { configText, loadAnswers, toModel } from '../../helpers/fixtures.js';
+import { expectGolden } from '../../helpers/golden.js';
 import { runIn, withNetns } from '../../helpers/netns.js';
-
-const ROOT = new URL('../../../', import.meta.url).pathname;
-const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
-
-function load(seed: string): Installation {
-  const n = normalize(parseYaml(readFileSync(join(ROOT, 'fixtures/answers', `${seed}.yaml`), 'utf8')));
-  if (!n.ok) throw new Error(JSON.stringify(n.problems));
-  return n.model;
-}
-
-function model(input: unknown): Installation {
-  const n = normalize(input);
-  if (!n.ok) throw new Error(JSON.stringify(n.problems));
-  return n.model;
-}
+import { STREAM_MODULE, nginxCheck } from '../../helpers/validators.js';
 
 /** Every nginx feature the renderer writes (answers format). */
-const NGINX_FEATURES = parseYaml(readFileSync(join(ROOT, 'fixtures/configs/nginx/features.yaml'), 'utf8')) as unknown;
+const NGINX_FEATURES = parseYaml(configText('nginx/features.yaml')) as unknown;
 
 /**
  * `nginx -t` on our files under a minimal main nginx.conf whose pid, logs and
@@ -40,44 +24,16 @@ const NGINX_FEATURES = parseYaml(readFileSync(join(ROOT, 'fixtures/configs/nginx
  * net.ipv4.ip_nonlocal_bind=1, as the director setup gives a balancer.
  */
 async function nginxTest(files: { path: string; content: string }[], nonlocalBind = true): Promise<{ exitCode: number; output: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'lvst-nginx-'));
-  try {
-    const http = files.find((f) => f.path === NGINX_HTTP_PATH);
-    const stream = files.find((f) => f.path === NGINX_STREAM_PATH);
-    const main = [`pid ${dir}/nginx.pid;`, `error_log ${dir}/error.log;`];
-    if (stream) {
-      writeFileSync(join(dir, 'stream.conf'), stream.content);
-      main.push(`load_module ${STREAM_MODULE};`, `include ${dir}/stream.conf;`);
+  const http = files.find((f) => f.path === NGINX_HTTP_PATH);
+  const stream = files.find((f) => f.path === NGINX_STREAM_PATH);
+  const r = await withNetns(['eth0'], (ns) => {
+    if (nonlocalBind) {
+      const s = runIn(ns, ['sysctl', '-qw', 'net.ipv4.ip_nonlocal_bind=1']);
+      if (s.exitCode !== 0) throw new Error(`sysctl in ${ns}: ${s.stderr}`);
     }
-    main.push('events {}', 'http {', `    access_log off;`);
-    for (const t of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) main.push(`    ${t}_temp_path ${dir}/${t};`);
-    if (http) {
-      writeFileSync(join(dir, 'http.conf'), http.content);
-      main.push(`    include ${dir}/http.conf;`);
-    }
-    main.push('}');
-    writeFileSync(join(dir, 'nginx.conf'), `${main.join('\n')}\n`);
-    const r = await withNetns(['eth0'], (ns) => {
-      if (nonlocalBind) {
-        const s = runIn(ns, ['sysctl', '-qw', 'net.ipv4.ip_nonlocal_bind=1']);
-        if (s.exitCode !== 0) throw new Error(`sysctl in ${ns}: ${s.stderr}`);
-      }
-      return runIn(ns, ['nginx', '-t', '-q', '-e', `${dir}/error.log`, '-p', `${dir}/`, '-c', `${dir}/nginx.conf`]);
-    });
-    return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}` };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function golden(seed: string, node: string, f: GeneratedFile): void {
-  const file = join(ROOT, 'fixtures/golden/nginx', seed, node, f.path);
-  if (process.env.UPDATE_GOLDEN === '1') {
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, f.content);
-  }
-  expect(existsSync(file), `missing ${file}: run with UPDATE_GOLDEN=1`).toBe(true);
-  expect(f.content).toBe(readFileSync(file, 'utf8'));
+    return nginxCheck(ns, http?.content, stream?.content);
+  });
+  return { exitCode: r.exitCode, output: `${r.stdout}${r.stderr}` };
 }
 
 const SEEDS: { seed: string; nodes: string[] }[] = [
@@ -89,10 +45,10 @@ describe('renderNginx on the seeds', () => {
   for (const { seed, nodes } of SEEDS) {
     for (const node of nodes) {
       it(`${seed} ${node}: matches the golden file and passes nginx -t`, async () => {
-        const m = load(seed);
+        const m = loadAnswers(seed);
         const files = nginxFiles(m, node);
         expect(files.map((f) => f.path)).toEqual([NGINX_HTTP_PATH]);
-        for (const f of files) golden(seed, node, f);
+        for (const f of files) expectGolden(join('nginx', seed, node, f.path), f.content);
         const r = await nginxTest(files);
         expect(r.exitCode, r.output).toBe(0);
         expect(r.output, r.output).not.toMatch(/\[(warn|emerg|alert)\]/);
@@ -102,7 +58,7 @@ describe('renderNginx on the seeds', () => {
   }
 
   it('seed 003: least_conn over the three containers, listening on the balancer address', () => {
-    const text = renderNginx(load('seed-003-nginx-lxd'), 'web4');
+    const text = renderNginx(loadAnswers('seed-003-nginx-lxd'), 'web4');
     expect(text).toMatch(/upstream cluster \{\n {4}least_conn;\n {4}server 10\.156\.178\.162:80;\n {4}server 10\.156\.178\.147:80;\n {4}server 10\.156\.178\.210:80;\n\}/);
     expect(text).toContain('    listen 10.156.178.115:80;\n');
     expect(text).toContain('        proxy_pass http://cluster;\n');
@@ -111,7 +67,7 @@ describe('renderNginx on the seeds', () => {
   });
 
   it('a VRRP pair gets the same file on both balancers, apart from the name in the header', () => {
-    const m = load('seed-000-nginx-pair');
+    const m = loadAnswers('seed-000-nginx-pair');
     const strip = (t: string): string => t.replace(/balancer \S+ /, '');
     expect(strip(renderNginx(m, 'lb1'))).toBe(strip(renderNginx(m, 'lb2')));
     expect(renderNginx(m, 'lb1')).toContain('listen 10.0.3.250:80;');
@@ -119,7 +75,7 @@ describe('renderNginx on the seeds', () => {
 });
 
 describe('nginx features', () => {
-  const m = model(NGINX_FEATURES);
+  const m = toModel(NGINX_FEATURES);
   const files = nginxFiles(m, 'lb1');
 
   it('writes an http file and a stream file, both accepted by nginx -t', async () => {
@@ -164,7 +120,7 @@ describe('nginx features', () => {
   });
 
   it('without ip_nonlocal_bind a balancer that does not hold the VIP fails nginx -t (the backup of a pair)', async () => {
-    const r = await nginxTest(nginxFiles(load('seed-000-nginx-pair'), 'lb2'), false);
+    const r = await nginxTest(nginxFiles(loadAnswers('seed-000-nginx-pair'), 'lb2'), false);
     expect(r.exitCode).not.toBe(0);
     expect(r.output).toMatch(/bind\(\) to 10\.0\.3\.250:80 failed \(99/);
   });
@@ -186,7 +142,7 @@ describe('l7Problems', () => {
   };
 
   it('names every service that cannot be written faithfully, with a hint, and ignores IPVS services', () => {
-    const got = l7Problems(model(base)).map((p) => `${p.severity} ${p.path}: ${p.message.split(';')[0]}`);
+    const got = l7Problems(toModel(base)).map((p) => `${p.severity} ${p.path}: ${p.message.split(';')[0]}`);
     expect(got).toEqual([
       'error services[0].scheduler: scheduler dh has no nginx equivalent',
       'warning services[0].persistence: persistence (300s) is an IPVS feature',
@@ -201,11 +157,11 @@ describe('l7Problems', () => {
       'warning services[2].realServers[0].weight: HAProxy weights are 0..256',
       'error services[2].realServers[1].name: real server name "x" appears twice in the service',
     ]);
-    expect(l7Problems(model(base))[0]!.hint).toMatch(/rr\/wrr .*lc\/wlc .*sh/);
+    expect(l7Problems(toModel(base))[0]!.hint).toMatch(/rr\/wrr .*lc\/wlc .*sh/);
   });
 
   it('an unsupported scheduler is still written as round robin that nginx accepts', async () => {
-    const m = model({ ...base, services: [base.services[0]] });
+    const m = toModel({ ...base, services: [base.services[0]] });
     const text = renderNginx(m, 'lb1');
     expect(text).not.toMatch(/least_conn|ip_hash|hash /);
     const r = await nginxTest(nginxFiles(m, 'lb1'));

@@ -1,95 +1,25 @@
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import type { Installation } from '../../../src/core/model.js';
-import { normalize } from '../../../src/core/normalize.js';
 import { SETUP_SCRIPT_PATH, SYSCTL_PATH, renderRealServerSetup } from '../../../src/core/render/real-server.js';
-import type { GeneratedFile, NodeSetup } from '../../../src/core/render/types.js';
-import { run, runIn, withNetns } from '../../helpers/netns.js';
-
-const ROOT = join(import.meta.dirname, '../../..');
-const SEEDS = ['seed-000-dr-pair', 'seed-000-nginx-pair', 'seed-002-tun-openvz', 'seed-003-nginx-lxd', 'seed-004-nat-fwmark'];
-
-function loadSeed(name: string): Installation {
-  const n = normalize(parse(readFileSync(join(ROOT, 'fixtures/answers', `${name}.yaml`), 'utf8')));
-  if (!n.ok) throw new Error(`${name}: ${JSON.stringify(n.problems)}`);
-  return n.model;
-}
-
-function listFiles(dir: string): string[] {
-  let out: string[] = [];
-  for (const e of readdirSync(dir)) {
-    const p = join(dir, e);
-    out = statSync(p).isDirectory() ? [...out, ...listFiles(p).map((x) => `/${e}${x}`)] : [...out, `/${e}`];
-  }
-  return out;
-}
-
-/** fixtures/golden/nodes/<seed>/<node>/<absolute path>; UPDATE_GOLDEN=1 rewrites instead of comparing. */
-function checkGolden(seed: string, node: string, files: GeneratedFile[]): void {
-  const dir = join(ROOT, 'fixtures/golden/nodes', seed, node);
-  if (process.env.UPDATE_GOLDEN === '1') {
-    rmSync(dir, { recursive: true, force: true });
-    for (const f of files) {
-      mkdirSync(dirname(join(dir, f.path)), { recursive: true });
-      writeFileSync(join(dir, f.path), f.content);
-    }
-    return;
-  }
-  expect(listFiles(dir).sort(), `golden file list of ${seed}/${node}`).toEqual(files.map((f) => f.path).sort());
-  for (const f of files) expect(f.content, `${seed}/${node}${f.path}`).toBe(readFileSync(join(dir, f.path), 'utf8'));
-}
-
-function shellChecks(text: string): void {
-  const dir = mkdtempSync(join(tmpdir(), 'lvst-sh-'));
-  try {
-    const file = join(dir, 'script.sh');
-    writeFileSync(file, text);
-    const syntax = run(['sh', '-n', file]);
-    expect(syntax.exitCode, syntax.stderr).toBe(0);
-    const lint = run(['shellcheck', '-s', 'sh', file]);
-    expect(lint.exitCode, lint.stdout + lint.stderr).toBe(0);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+import { ALL_SEEDS, loadAnswers } from '../../helpers/fixtures.js';
+import { expectGoldenTree } from '../../helpers/golden.js';
+import { runIn, withNetns } from '../../helpers/netns.js';
+import { expectShellClean, runRuntimeOnly, setupFile, sysctlIn } from '../../helpers/node-setup.js';
 
 function realServerNames(m: Installation): string[] {
   return [...new Set(m.services.flatMap((s) => s.realServers.map((r) => r.name)))];
 }
 
-function file(setup: NodeSetup, path: string): string | undefined {
-  return setup.files.find((f) => f.path === path)?.content;
-}
-
-/** Writes the setup's files under a temp root and runs its script in `ns` with --runtime-only. */
-function runRuntimeOnly(ns: string, setup: NodeSetup): { exitCode: number; stderr: string } {
-  const root = mkdtempSync(join(tmpdir(), 'lvst-root-'));
-  try {
-    for (const f of setup.files) {
-      mkdirSync(dirname(join(root, f.path)), { recursive: true });
-      writeFileSync(join(root, f.path), f.content);
-    }
-    return runIn(ns, ['env', `LVS_TOOLKIT_ROOT=${root}`, 'sh', join(root, SETUP_SCRIPT_PATH), '--runtime-only']);
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-}
-
-const sysctl = (ns: string, path: string) => runIn(ns, ['cat', `/proc/sys/${path}`]).stdout.trim();
-
 describe('renderRealServerSetup on the seed fixtures', () => {
-  for (const seed of SEEDS) {
-    const m = loadSeed(seed);
+  for (const seed of ALL_SEEDS) {
+    const m = loadAnswers(seed);
     for (const rs of realServerNames(m)) {
       it(`${seed} ${rs}: golden files, and every script passes sh -n and shellcheck`, () => {
         const setup = renderRealServerSetup(m, rs);
-        checkGolden(seed, rs, setup.files);
-        shellChecks(setup.script);
-        for (const f of setup.files.filter((x) => x.validator === 'sh')) shellChecks(f.content);
-        const installed = file(setup, SETUP_SCRIPT_PATH);
+        expectGoldenTree(`nodes/${seed}/${rs}`, setup.files);
+        expectShellClean(setup.script);
+        for (const f of setup.files.filter((x) => x.validator === 'sh')) expectShellClean(f.content);
+        const installed = setupFile(setup, SETUP_SCRIPT_PATH);
         if (installed !== undefined) expect(installed).toBe(setup.script);
       });
     }
@@ -98,9 +28,9 @@ describe('renderRealServerSetup on the seed fixtures', () => {
 
 describe('what each mode puts on a real server', () => {
   it('DR (seed 000): the VIP on lo and arp_ignore/arp_announce on all AND eth0', () => {
-    const s = renderRealServerSetup(loadSeed('seed-000-dr-pair'), 'app1');
+    const s = renderRealServerSetup(loadAnswers('seed-000-dr-pair'), 'app1');
     expect(s.script).toContain('ip addr replace 10.0.3.250/32 dev lo');
-    const conf = file(s, SYSCTL_PATH)!;
+    const conf = setupFile(s, SYSCTL_PATH)!;
     for (const line of ['net.ipv4.conf.all.arp_ignore = 1', 'net.ipv4.conf.eth0.arp_ignore = 1', 'net.ipv4.conf.all.arp_announce = 2', 'net.ipv4.conf.eth0.arp_announce = 2']) {
       expect(conf).toContain(line);
     }
@@ -108,35 +38,35 @@ describe('what each mode puts on a real server', () => {
   });
 
   it('TUN in an OpenVZ venet container (seed 002): tunl0 with the VIP, rp_filter 0 on all/tunl0/venet0, no modprobe', () => {
-    const s = renderRealServerSetup(loadSeed('seed-002-tun-openvz'), 'test1');
+    const s = renderRealServerSetup(loadAnswers('seed-002-tun-openvz'), 'test1');
     expect(s.script).toContain('ip addr replace 192.168.10.100/32 dev tunl0');
     expect(s.script).toContain('ip link set tunl0 up');
     expect(s.script).not.toMatch(/^\s*modprobe/m);
     expect(s.script).toContain('A container cannot load kernel modules');
     expect(s.files.map((f) => f.path)).not.toContain('/etc/modules-load.d/lvs-toolkit.conf');
-    const conf = file(s, SYSCTL_PATH)!;
+    const conf = setupFile(s, SYSCTL_PATH)!;
     for (const line of ['net.ipv4.conf.all.rp_filter = 0', 'net.ipv4.conf.tunl0.rp_filter = 0', 'net.ipv4.conf.venet0.rp_filter = 0', 'net.ipv4.conf.venet0.arp_ignore = 1']) {
       expect(conf).toContain(line);
     }
   });
 
   it('TUN on a plain host loads ipip at boot and now', () => {
-    const m = loadSeed('seed-002-tun-openvz');
+    const m = loadAnswers('seed-002-tun-openvz');
     m.services[0]!.realServers[0] = { ...m.services[0]!.realServers[0]!, platform: { type: 'host' }, interface: 'eth0' };
     const s = renderRealServerSetup(m, 'test1');
-    expect(file(s, '/etc/modules-load.d/lvs-toolkit.conf')).toContain('\nipip\n');
+    expect(setupFile(s, '/etc/modules-load.d/lvs-toolkit.conf')).toContain('\nipip\n');
     expect(s.script).toMatch(/^ {2}modprobe ipip$/m);
   });
 
   it('NAT (seed 004): only a default route via the natRouter address', () => {
-    const s = renderRealServerSetup(loadSeed('seed-004-nat-fwmark'), 'lvs-03');
+    const s = renderRealServerSetup(loadAnswers('seed-004-nat-fwmark'), 'lvs-03');
     expect(s.script).toContain('ip route replace default via 10.8.8.30 dev eth0');
     expect(s.files.map((f) => f.path)).not.toContain(SYSCTL_PATH);
     expect(s.script).not.toContain('ip addr');
   });
 
   it('NAT without gateway nor natRouter: the director address in the real server subnet', () => {
-    const m = loadSeed('seed-004-nat-fwmark');
+    const m = loadAnswers('seed-004-nat-fwmark');
     delete m.natRouter;
     m.services[0]!.realServers = m.services[0]!.realServers.map(({ gateway: _g, ...r }) => r);
     const s = renderRealServerSetup(m, 'lvs-03');
@@ -144,19 +74,19 @@ describe('what each mode puts on a real server', () => {
   });
 
   it('L7 (seed 003): nothing LVS-specific, and it says so', () => {
-    const s = renderRealServerSetup(loadSeed('seed-003-nginx-lxd'), 'web1');
+    const s = renderRealServerSetup(loadAnswers('seed-003-nginx-lxd'), 'web1');
     expect(s.script).toContain('Layer 7 services need nothing LVS-specific here');
     expect(s.script).not.toMatch(/ip (addr|route)|set_sysctl /);
   });
 
   it('an unknown name is a caller bug and says which names exist', () => {
-    expect(() => renderRealServerSetup(loadSeed('seed-000-dr-pair'), 'nope')).toThrow(/known: app1, app2/);
+    expect(() => renderRealServerSetup(loadAnswers('seed-000-dr-pair'), 'nope')).toThrow(/known: app1, app2/);
   });
 });
 
 describe('running the scripts in a throw-away network namespace', () => {
   it('DR (seed 000 app1): sets the lo VIP and the effective ARP sysctls; applying twice is harmless', async () => {
-    const setup = renderRealServerSetup(loadSeed('seed-000-dr-pair'), 'app1');
+    const setup = renderRealServerSetup(loadAnswers('seed-000-dr-pair'), 'app1');
     await withNetns(['eth0'], (ns) => {
       for (let pass = 1; pass <= 2; pass++) {
         const r = runRuntimeOnly(ns, setup);
@@ -165,8 +95,8 @@ describe('running the scripts in a throw-away network namespace', () => {
       const lo = runIn(ns, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'lo']).stdout;
       expect(lo.match(/10\.0\.3\.250\/32/g)).toHaveLength(1);
       for (const iface of ['all', 'eth0']) {
-        expect(sysctl(ns, `net/ipv4/conf/${iface}/arp_ignore`)).toBe('1');
-        expect(sysctl(ns, `net/ipv4/conf/${iface}/arp_announce`)).toBe('2');
+        expect(sysctlIn(ns, `net/ipv4/conf/${iface}/arp_ignore`)).toBe('1');
+        expect(sysctlIn(ns, `net/ipv4/conf/${iface}/arp_announce`)).toBe('2');
       }
       const table = runIn(ns, ['nft', 'list', 'table', 'inet', 'lvs_toolkit']);
       expect(table.exitCode, table.stderr).toBe(0);
@@ -175,7 +105,7 @@ describe('running the scripts in a throw-away network namespace', () => {
   });
 
   it('NAT (seed 004 lvs-03): the default route goes via the director', async () => {
-    const setup = renderRealServerSetup(loadSeed('seed-004-nat-fwmark'), 'lvs-03');
+    const setup = renderRealServerSetup(loadAnswers('seed-004-nat-fwmark'), 'lvs-03');
     await withNetns(['eth0'], (ns) => {
       runIn(ns, ['ip', 'addr', 'add', '10.8.8.33/24', 'dev', 'eth0']);
       for (let pass = 1; pass <= 2; pass++) {
@@ -188,27 +118,27 @@ describe('running the scripts in a throw-away network namespace', () => {
   });
 
   it('TUN (seed 002 test1): without the ipip module the script stops before changing anything, and says why', async () => {
-    const setup = renderRealServerSetup(loadSeed('seed-002-tun-openvz'), 'test1');
+    const setup = renderRealServerSetup(loadAnswers('seed-002-tun-openvz'), 'test1');
     await withNetns(['venet0'], (ns) => {
       // This kernel has no ipip (`ip link add t type ipip` says "Unknown device type"), so tunl0
       // never appears: we can only check that the script refuses cleanly. With ipip, run it fully.
       const probe = runIn(ns, ['ip', 'link', 'add', 'lvstprobe', 'type', 'ipip']);
-      const before = sysctl(ns, 'net/ipv4/conf/all/rp_filter');
+      const before = sysctlIn(ns, 'net/ipv4/conf/all/rp_filter');
       const r = runRuntimeOnly(ns, setup);
       if (probe.exitCode !== 0) {
         expect(r.exitCode).toBe(1);
         expect(r.stderr).toContain('tunl0 is missing: the ipip module is not loaded (load it on the container host node1');
-        expect(sysctl(ns, 'net/ipv4/conf/all/rp_filter')).toBe(before);
+        expect(sysctlIn(ns, 'net/ipv4/conf/all/rp_filter')).toBe(before);
       } else {
         expect(r.exitCode, r.stderr).toBe(0);
         expect(runIn(ns, ['ip', '-o', '-4', 'addr', 'show', 'dev', 'tunl0']).stdout).toContain('192.168.10.100/32');
-        expect(sysctl(ns, 'net/ipv4/conf/tunl0/rp_filter')).toBe('0');
+        expect(sysctlIn(ns, 'net/ipv4/conf/tunl0/rp_filter')).toBe('0');
       }
     });
   });
 
   it('rejects an unknown argument with a usage message', async () => {
-    const setup = renderRealServerSetup(loadSeed('seed-000-dr-pair'), 'app1');
+    const setup = renderRealServerSetup(loadAnswers('seed-000-dr-pair'), 'app1');
     await withNetns([], (ns) => {
       const r = runIn(ns, ['sh', '-c', setup.script, 'lvs-toolkit-setup', '--bogus']);
       expect(r.exitCode).toBe(2);
