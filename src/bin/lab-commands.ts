@@ -70,7 +70,12 @@ export async function labUpCommand(argv: string[]): Promise<number> {
       parseArgs({
         args: argv,
         allowPositionals: true,
-        options: { example: { type: 'string' }, backend: { type: 'string', default: 'auto' }, json: { type: 'boolean', default: false } },
+        options: {
+          example: { type: 'string' },
+          backend: { type: 'string', default: 'auto' },
+          json: { type: 'boolean', default: false },
+          'keep-on-failure': { type: 'boolean', default: false },
+        },
       }),
     'usage: lvs-lab up [FILE | --example NAME] [--backend auto|native|qemu]',
   );
@@ -96,8 +101,14 @@ export async function labUpCommand(argv: string[]): Promise<number> {
       await labUp(lab, d.design, { onProgress: say });
       writeFileSync(join(lab.stateDir, DESIGN_FILE), `${JSON.stringify(d.design, null, 2)}\n`);
     } catch (e) {
-      say('bringing the lab down again: nothing is left behind');
-      await lab.down().catch(() => undefined);
+      if (values['keep-on-failure']) {
+        writeFileSync(join(lab.stateDir, DESIGN_FILE), `${JSON.stringify(d.design, null, 2)}\n`);
+        await lab.detach();
+        say('the lab is left up for inspection (--keep-on-failure): lvs-lab status, lvs-lab exec NODE -- CMD, then lvs-lab down');
+      } else {
+        say('bringing the lab down again: nothing is left behind');
+        await lab.down().catch(() => undefined);
+      }
       throw e;
     }
     await lab.detach();

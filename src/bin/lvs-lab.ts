@@ -8,7 +8,7 @@ import { packageVersion, runMain, UserError } from './common.js';
 const HELP = `lvs-lab — a real IPVS kernel sandbox of network namespaces (natively, or in a small qemu VM)
 
 Usage:
-  lvs-lab up [FILE | --example NAME] [--backend auto|native|qemu] [--json]
+  lvs-lab up [FILE | --example NAME] [--backend auto|native|qemu] [--json] [--keep-on-failure]
       Build one node per director, real server (and port-mapping container host),
       plus a "client" node; wire them as the mode needs; start an HTTP server on
       each real server that answers with its name; apply the generated configs

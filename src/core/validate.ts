@@ -196,6 +196,13 @@ export function validate(m: Installation): Problem[] {
     if (s.sorryServer && s.fwmark !== undefined && s.sorryServer.port !== undefined) {
       err(`${sp}.sorryServer.port`, 'a sorry server of a firewall-mark service takes no port (keepalived rejects it)', 'remove the port');
     }
+    if (l4 && s.fwmark !== undefined && s.persistence && s.mode === 'nat' && s.realServers.some((r) => r.port !== 0)) {
+      warn(
+        `${sp}.realServers`,
+        `persistent firewall-mark NAT service: the kernel keeps the client's port (${s.ports.join(', ')}) and ignores the real servers' port ${s.realServers.find((r) => r.port !== 0)!.port}; each real server must listen on every bundled port`,
+        'use port 0 to say so, or drop persistence if the port should be rewritten',
+      );
+    }
     if (l4 && s.fwmark !== undefined && s.healthCheck.type === 'tcp' && s.healthCheck.port === undefined && s.realServers.some((r) => r.port === 0)) {
       err(`${sp}.healthCheck.port`, 'real servers with port 0 keep the client\'s port, so a TCP check does not know which port to try', `set healthCheck.port (e.g. ${s.ports[0]})`);
     }
@@ -264,7 +271,10 @@ export function validate(m: Installation): Problem[] {
         }
       }
       if (s.mode === 'nat') {
-        if (s.fwmark !== undefined && r.port !== 0 && s.ports.some((p) => p !== r.port)) {
+        // Only without persistence: ip_vs_schedule() sends to dest->port when it is set, but the
+        // persistent path (ip_vs_sched_persist) keeps the packet's port unless it equals the
+        // service's port, which is 0 for fwmark. Seen in the lab: seed 004 (persistent) reaches :443.
+        if (s.fwmark !== undefined && !s.persistence && r.port !== 0 && s.ports.some((p) => p !== r.port)) {
           const others = s.ports.filter((p) => p !== r.port).join(', ');
           warn(
             `${rp}.port`,

@@ -203,10 +203,15 @@ export function labDesign(input: Installation): LabDesignResult {
   return { ok: true, design: { model, nodes, segments, targets, notes } };
 }
 
-/** The ports a real server must answer on for a service. */
+/**
+ * The ports a real server must answer on for a service: its own port, or for
+ * a fwmark service every bundled port when the kernel keeps the client's port
+ * (port 0; DR and TUN, which never rewrite; persistent services, see validate.ts).
+ */
 function servedPorts(s: NormalizedService, rsPort: number): number[] {
-  if (rsPort !== 0) return [rsPort];
-  return s.ports;
+  if (s.fwmark === undefined) return [rsPort];
+  if (rsPort === 0 || s.mode !== 'nat' || s.persistence) return [...new Set([...s.ports, ...(rsPort ? [rsPort] : [])])];
+  return [rsPort];
 }
 
 function checkName(name: string, where: string, problems: Problem[]): void {

@@ -22,9 +22,15 @@ describe('validate: the seeds', () => {
     expect(errors).toEqual([]);
   });
 
-  it('warns that seed 004 rewrites HTTPS to port 80 (fwmark NAT real servers with a port)', () => {
+  it('seed 004 (persistent fwmark NAT): the kernel keeps the client port, so real servers must listen on 80 and 443', () => {
     const p = validate(loadAnswers('seed-004-nat-fwmark'));
-    expect(p.some((x) => x.severity === 'warning' && /443/.test(x.message) && x.path.startsWith('services[0].realServers'))).toBe(true);
+    expect(find(p, 'services[0].realServers', /keeps the client's port \(80, 443\)/)).toBeDefined();
+    expect(p.some((x) => /rewrites every bundled port/.test(x.message))).toBe(false);
+  });
+
+  it('a non-persistent fwmark NAT service rewrites every bundled port to the real server port', () => {
+    const p = problemsOf((a) => delete a.services[0].persistence, 'seed-004-nat-fwmark');
+    expect(find(p, 'services[0].realServers[0].port', /connections to 443 reach lvs-03 on port 80/)).toBeDefined();
   });
 
   it('warns about seed 002 OpenVZ venet TUN prerequisites', () => {

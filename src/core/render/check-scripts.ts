@@ -12,7 +12,7 @@ export const SEND_EXPECT_SCRIPT_PATH = '/etc/keepalived/lvs-send-expect.sh';
  * Usage: lvs-send-expect.sh HOST PORT TIMEOUT SEND EXPECT [regex]
  * SEND may contain \r and \n escapes (printf %b). Exit 0 when the reply
  * contains EXPECT (a fixed string, or an extended regex when the sixth
- * argument is "regex"), 1 otherwise. Needs `nc` (netcat) and `timeout`.
+ * argument is "regex"), 1 otherwise. Needs `nc` (netcat) or busybox, and `timeout`.
  */
 export function renderSendExpectScript(): string {
   return `#!/bin/sh
@@ -29,7 +29,16 @@ limit=$3
 send=$4
 expect=$5
 mode=\${6:-fixed}
-reply=$(printf '%b' "$send" | timeout "$limit" nc -w "$limit" "$host" "$port" 2>/dev/null) || true
+# netcat-openbsd/-traditional, or busybox's applet where no nc is installed.
+if command -v nc >/dev/null 2>&1; then
+  set -- nc
+elif command -v busybox >/dev/null 2>&1; then
+  set -- busybox nc
+else
+  echo "lvs-send-expect: needs nc (apt-get install netcat-openbsd) or busybox" >&2
+  exit 1
+fi
+reply=$(printf '%b' "$send" | timeout "$limit" "$@" -w "$limit" "$host" "$port" 2>/dev/null) || true
 if [ "$mode" = regex ]; then
   printf '%s' "$reply" | grep -Eq -- "$expect"
 else
