@@ -55,4 +55,11 @@ else
 fi
 
 npm run --silent build
+
+# The lab's VM image (Debian kernel with IPVS + a small userland), for machines
+# whose own kernel has no IPVS. Cached in ~/.cache/lvs-toolkit/lab: seconds
+# when nothing changed, about a minute the first time.
+if [ "$(id -u)" -eq 0 ] && [ ! -e /proc/net/ip_vs ] && ! modprobe -q ip_vs 2>/dev/null; then
+  node -e 'import("./dist/lab/image.js").then(async (m) => { const i = await m.ensureImage({ onProgress: (l) => console.log(`setup: lab image: ${l}`) }); console.log(`setup: lab image ${i.cached ? "cached" : "built"}: ${i.dir} (${(i.elapsedMs / 1000).toFixed(1)} s)`); }).catch((e) => { console.error(`setup: lab image: ${e.message}`); process.exit(1); })'
+fi
 echo "setup: done"

@@ -95,7 +95,8 @@ export async function labUpCommand(argv: string[]): Promise<number> {
   if (attachLab()) throw new UserError('a lab is already running', 'use it (lvs-lab status), or stop it first: lvs-lab down', 2);
   const say = (line: string) => process.stderr.write(`${line}\n`);
   return labErrors(async () => {
-    const lab = await startLab({ backend: values.backend as BackendKind | 'auto', onProgress: say });
+    const boot = process.env.LVS_LAB_BOOT_TIMEOUT_MS ? Number(process.env.LVS_LAB_BOOT_TIMEOUT_MS) : undefined;
+    const lab = await startLab({ backend: values.backend as BackendKind | 'auto', onProgress: say, ...(boot ? { vm: { readyTimeoutMs: boot } } : {}) });
     say(`lab backend: ${lab.kind}`);
     try {
       await labUp(lab, d.design, { onProgress: say });

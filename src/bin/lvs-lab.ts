@@ -22,6 +22,9 @@ Usage:
                                    failures, latency
   lvs-lab down                     remove everything: nodes, bridges, VM, state files
 
+Environment: LVS_LAB_STATE (state dir, default /run/lvs-toolkit/lab), LVS_LAB_CACHE
+(image cache), LVS_LAB_BACKEND, LVS_LAB_BOOT_TIMEOUT_MS (VM boot limit, default 90000).
+
 The first "up" on a machine without IPVS builds the VM image (about a minute,
 cached in ~/.cache/lvs-toolkit/lab). Needs root (namespaces, qemu).
 

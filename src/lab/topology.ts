@@ -23,6 +23,8 @@ export type LabRole = 'client' | 'director' | 'balancer' | 'real-server' | 'cont
 export interface LabInterface {
   name: string;
   segment: string;
+  /** The veth end in the lab root (set by labUp): taking it down is a cut cable. */
+  peer?: string;
   /** With prefix: "10.0.0.11/24". */
   address: string;
 }

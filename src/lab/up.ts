@@ -44,6 +44,7 @@ export async function labUp(lab: Lab, design: LabDesign, opts: UpOptions = {}): 
     const host = lab.node(n.name);
     for (const f of n.interfaces) {
       const outer = `lv${k++}`;
+      f.peer = outer;
       await must(host, ['ip', 'link', 'add', f.name, 'type', 'veth', 'peer', 'name', outer], `veth ${n.name}:${f.name}`);
       await must(host, ['ip', 'link', 'set', outer, 'netns', '1'], `moving ${outer} to the lab root`);
       await must(lab.root, ['ip', 'link', 'set', outer, 'master', f.segment, 'up'], `plugging ${outer} into ${f.segment}`);
@@ -94,9 +95,13 @@ async function startHttp(host: Host, n: LabNodeSpec): Promise<void> {
   for (const port of n.httpPorts) {
     const dir = `/run/www-${port}`;
     await must(host, ['sh', '-c', `mkdir -p ${dir} && printf '%s\\n' "$1" > ${dir}/index.html`, 'sh', n.name], `web root on ${n.name}`);
-    await must(host, ['busybox', 'httpd', '-p', `0.0.0.0:${port}`, '-h', dir], `HTTP server on ${n.name}:${port}`);
+    await must(host, ['sh', '-c', HTTPD_START, 'sh', String(port), dir], `HTTP server on ${n.name}:${port}`);
   }
 }
+
+/** busybox httpd in the foreground, backgrounded by sh, its pid kept in the node's private /run. */
+export const HTTPD_START = `busybox httpd -f -p "0.0.0.0:$1" -h "$2" </dev/null >/dev/null 2>&1 &
+echo $! > "/run/httpd-$1.pid"`;
 
 export interface FetchResult {
   ok: boolean;
