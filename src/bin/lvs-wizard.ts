@@ -21,8 +21,13 @@ Usage:
       Validate a design (answers file or any importable config).
       Exit 0: no errors (warnings allowed unless --strict), 1: problems, 2: unreadable.
 
-  lvs-wizard [--lab]           the interactive wizard (not yet: lands with the wizard issue)
-  lvs-wizard apply FILE ...    apply to targets (not yet: lands with the wizard issue)
+  lvs-wizard --lab [--answers FILE] [--yes]
+      Show the design (default: a DR director pair with fast failover in front
+      of two web servers; or FILE, any importable config) as a picture and the
+      files per node, start a lab (lvs-lab), apply the files there with the
+      apply engine, and send 20 requests through the VIP. The lab keeps running.
+  lvs-wizard                   the interactive wizard (not yet: lands with the wizard issue)
+  lvs-wizard apply FILE ...    apply to your own servers (not yet: lands with the wizard issue)
 
 Options:
   -h, --help       this text
@@ -38,10 +43,14 @@ Examples:
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === '--lab' || cmd === 'apply' || cmd === 'rollback') {
+  if (argv.includes('--lab')) {
+    const { runWizardLab } = await import('./wizard-lab.js');
+    return runWizardLab(argv);
+  }
+  if (cmd === undefined || cmd === 'apply' || cmd === 'rollback') {
     throw new UserError(
-      `${cmd === undefined ? 'the interactive wizard' : `lvs-wizard ${cmd}`} is not available yet: it lands with the wizard issue (TUI, apply, rollback, --lab)`,
-      'today: lvs-wizard import | generate | check (see lvs-wizard --help)',
+      `${cmd === undefined ? 'the interactive wizard' : `lvs-wizard ${cmd}`} is not available yet: it lands with the wizard issue (TUI, apply to your servers, rollback)`,
+      'today: lvs-wizard --lab (the default design, applied in a lab), import | generate | check (see lvs-wizard --help)',
     );
   }
   if (cmd === '-h' || cmd === '--help' || cmd === 'help') {
