@@ -6,7 +6,8 @@ set -eu
 
 cd "$(dirname "$0")/.."
 
-PACKAGES="libpcap-dev keepalived ipvsadm iproute2 nftables iptables tcpdump tshark nginx-light libnginx-mod-stream haproxy ldirectord shellcheck procps kmod\
+PACKAGES="libpcap-dev keepalived ipvsadm iproute2 nftables iptables tcpdump tshark nginx-light libnginx-mod-stream haproxy ldirectord shellcheck procps kmod busybox-static\
+  openssh-server openssh-client iputils-arping arptables ethtool\
   qemu-system-x86 qemu-system-data debootstrap cpio xz-utils e2fsprogs zstd"
 
 need_root() {
