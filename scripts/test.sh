@@ -12,7 +12,7 @@ mkdir -p .test-results
 rm -f .test-results/*.json
 status=0
 npx vitest run --exclude 'test/lab/**' --reporter=default --reporter=json --outputFile.json=.test-results/unit.json "$@" || status=$?
-npx vitest run test/lab --no-file-parallelism --reporter=default --reporter=json --outputFile.json=.test-results/lab.json "$@" || status=$?
+npx vitest run test/lab --no-file-parallelism --testTimeout=300000 --hookTimeout=300000 --reporter=default --reporter=json --outputFile.json=.test-results/lab.json "$@" || status=$?
 
 node -e '
 const fs = require("node:fs");

@@ -4,8 +4,13 @@
  * none fails, the director counts the connections, and for DR and TUN the
  * director sends no reply packets (OutPkts 0). Then the seeds' systems.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ipvsStats, LabCli } from './helpers.js';
+
+const LAB_TEST_MS = 300_000;
 
 const cases: Array<{ example: string; director: string; backends: string[]; repliesBypass: boolean }> = [
   { example: 'nat', director: 'dir1', backends: ['rs1', 'rs2'], repliesBypass: false },
@@ -39,8 +44,44 @@ describe.sequential('the three forwarding modes', () => {
       } finally {
         lab.down();
       }
-    });
+    }, LAB_TEST_MS);
   }
+});
+
+describe.sequential('without keepalived', () => {
+  it('a NAT design managed by ipvsadm-restore (rules file, static VIP) balances too', () => {
+    const lab = new LabCli('ipvsadm');
+    const dir = mkdtempSync(join(tmpdir(), 'lvs-ipvsadm-'));
+    try {
+      const f = join(dir, 'answers.yaml');
+      writeFileSync(
+        f,
+        [
+          'manager: ipvsadm',
+          'directors: [{ name: dir1, interfaces: [{ name: eth0, address: 10.0.0.1/24 }, { name: eth1, address: 10.0.1.1/24 }] }]',
+          'services:',
+          '  - name: web',
+          '    vip: 10.0.0.100',
+          '    ports: [8080]',
+          '    scheduler: wrr',
+          '    mode: nat',
+          '    healthCheck: { type: none }',
+          '    realServers: [{ name: rs1, address: 10.0.1.11, port: 80, weight: 3 }, { name: rs2, address: 10.0.1.12, port: 80, weight: 1 }]',
+          '',
+        ].join('\n'),
+      );
+      lab.ok(['up', f]);
+      expect(lab.exec('dir1', ['cat', '/etc/ipvsadm.rules']).stdout).toMatch(/-A -t 10\.0\.0\.100:8080 -s wrr/);
+      expect(lab.exec('dir1', ['pgrep', '-x', 'keepalived']).code).not.toBe(0);
+      const v = lab.traffic(16).vips[0]!;
+      expect(v.failed).toBe(0);
+      // NAT maps 8080 on the VIP to 80 on the real servers; wrr 3:1.
+      expect(v.byBackend).toEqual({ rs1: 12, rs2: 4 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      lab.down();
+    }
+  }, LAB_TEST_MS);
 });
 
 describe.sequential("the seeds' systems come up and serve", () => {
@@ -69,6 +110,6 @@ describe.sequential("the seeds' systems come up and serve", () => {
       } finally {
         lab.down();
       }
-    });
+    }, LAB_TEST_MS);
   }
 });
