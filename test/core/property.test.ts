@@ -58,7 +58,7 @@ function models(): Installation[] {
 
 const noErrors = (ps: { severity: string }[]) => !ps.some((p) => p.severity === 'error');
 
-describe(`random valid designs (PROPERTY_SEED=${SEED})`, () => {
+describe(`random valid designs (PROPERTY_SEED=${SEED})`, { timeout: 600_000 }, () => {
   const designs = models();
 
   it('every design re-imports from its answers YAML unchanged', () => {
@@ -181,7 +181,7 @@ const DEFECTS: Array<[string, (a: any) => void]> = [
   ['several ports without fwmark', (a) => { delete a.services[0].fwmark; a.services[0].ports = [1, 2]; }],
 ];
 
-describe(`random invalid designs (PROPERTY_SEED=${SEED})`, () => {
+describe(`random invalid designs (PROPERTY_SEED=${SEED})`, { timeout: 600_000 }, () => {
   it('are all rejected with a message that names where', () => {
     const arb = fc.tuple(validAnswers, fc.integer({ min: 0, max: DEFECTS.length - 1 }));
     for (const [answers, k] of fc.sample(arb, { numRuns: RUNS, seed: SEED + 1 })) {

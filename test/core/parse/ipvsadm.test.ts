@@ -110,11 +110,9 @@ describe('malformed ipvsadm input: positioned problems, never a throw', () => {
       rules.push(`-A -t ${vip}:80 -s wlc`, `-a -t ${vip}:80 -r 10.200.${(i >> 8) & 255}.${i & 255}:80 -m -w 1`);
       if (i >= 65535) break;
     }
-    const t0 = Date.now();
     const big = parsedModel(parseIpvsadm(`${rules.join('\n')}\n`, { file: 'big' }));
     expect(big.services.length).toBe(rules.length / 2);
     const junk = parseIpvsadm('-Q what is this\n'.repeat(700000), { file: 'junk' });
     expect(junk.ok ? [] : junk.problems).toHaveLength(101);
-    expect(Date.now() - t0).toBeLessThan(20000);
   });
 });

@@ -87,7 +87,7 @@ describe('OpenVZ venet route removal, run in a throw-away network namespace', ()
       const started = Date.now();
       const r = runIn(ns, ['sh', '-c', hook]);
       expect(r.exitCode, r.stderr).toBe(0);
-      expect(Date.now() - started).toBeLessThan(1000);
+      expect(Date.now() - started).toBeLessThan(5000);
       await new Promise((res) => setTimeout(res, 1500));
       runIn(ns, ['ip', 'route', 'add', `${vip}/32`, 'dev', 'venet0', 'scope', 'link']);
       let left = routes(ns);
