@@ -1,19 +1,45 @@
 #!/usr/bin/env node
-/** lvs-doctor: --help and --version answer today; the command itself lands with its issue. */
-import { packageVersion, runMain, UserError } from './common.js';
+/**
+ * lvs-doctor: --help and --version answer before anything heavy loads; the
+ * work is in doctor-commands.ts, and Ink only on a terminal (DESIGN rule 8).
+ */
+import { packageVersion, runMain } from './common.js';
 
 const HELP = `lvs-doctor — check directors, real servers and container hosts for the known LVS pitfalls
 
-Usage (when it lands):
-  lvs-doctor                              detect this machine's role and check it
-  lvs-doctor --config FILE [--ssh]        learn the design from keepalived.conf / lvs.cf / answers
-  lvs-doctor --director HOST --real HOST  check named machines (ssh://, lxd:, lxc:, vz:, netns:)
-  lvs-doctor --lab                        check the running lab
-  lvs-doctor --list-checks [--json]       what it checks
-Options: --json, --fix [--yes], --record DIR, --bundle FILE.tar.gz, --strict
-Exit codes: 0 no failure, 1 at least one failure, 2 could not run.
+Usage:
+  lvs-doctor [CHECK-ID…]                   detect this machine's role(s) and check it
+  lvs-doctor --config FILE [--ssh]         learn the design from keepalived.conf / lvs.cf / answers;
+                                           this machine is checked as its director; with --ssh also
+                                           every real server and the peer director (ssh://root@ADDRESS)
+  lvs-doctor --director URI --real URI … --client URI
+                                           check named machines (ssh://user@host[:port], netns:NAME,
+                                           lxd:NAME, lxc:NAME, vz:CTID, local)
+  lvs-doctor --lab                         check every node of the running lab (lvs-lab up)
+  lvs-doctor --list-checks [--json]        what it checks
 
-Not available yet: it lands with the doctor issue.
+Options:
+  CHECK-ID…       run only these checks (see --list-checks)
+  --json          machine-readable report on stdout:
+                  {"checks":[{"id","title","status":"pass|warn|fail|skip|error","host","role",
+                    "message","evidence":[…],"fix":{"why","commands":[[argv…]…],"files":[{"path","lines"}]}|null}],
+                   "summary":{"pass","warn","fail","skip","error"}}
+  --strict        warnings and check errors count as failures
+  --fix           show each fix and apply it (backup, atomic write, rollback on failure), then
+                  re-run the checks it concerns; asks on a terminal, needs --yes otherwise.
+                  Without --fix the doctor never changes anything.
+  --yes, -y       apply the fixes without asking
+  --record DIR    write what was read from each host as a replayable fixture
+  --bundle FILE.tar.gz   gather configs and state for a bug report
+  -h, --help      this text;  -V, --version   the version
+
+Output: a live view on a terminal, plain text otherwise (one line per finding, evidence indented,
+the fix's commands and file lines, a summary line), or --json.
+
+Exit codes:
+  0  no failure
+  1  at least one failure (with --strict: or a warning, or a check that errored)
+  2  could not run: bad usage, unknown check id, unreadable config, unreachable host
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -25,7 +51,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`lvs-doctor ${packageVersion()}\n`);
     return 0;
   }
-  throw new UserError('lvs-doctor is not available yet: it lands with the doctor issue', 'lvs-wizard import | generate | check work today');
+  const { doctorMain } = await import('./doctor-commands.js');
+  return doctorMain(argv);
 }
 
 runMain('lvs-doctor', () => main(process.argv.slice(2)));

@@ -149,8 +149,8 @@ export function sysctlFix(why: string, wants: SysctlWant[]): Fix {
 }
 
 /** A runtime command plus the same line in lvs-toolkit's boot-time setup script (addresses and routes have no distro-neutral file). */
-export function setupScriptFix(why: string, commands: string[][]): Fix {
-  return { why, commands, files: [{ path: SETUP_SCRIPT_PATH, lines: commands.map((c) => c.join(' ')) }] };
+export function setupScriptFix(why: string, commands: string[][], persistent: string[][] = commands): Fix {
+  return { why, commands, files: [{ path: SETUP_SCRIPT_PATH, lines: persistent.map((c) => c.join(' ')) }] };
 }
 
 export function isRealServer(ctx: CheckContext): boolean {
@@ -190,4 +190,116 @@ export async function readRulesets(host: Host): Promise<RulesetObservation | und
   }
   if (!nft && !v) return undefined;
   return out;
+}
+
+/** Where a NAT real server's reply to a client goes, and where it should. */
+export interface NatRouteObservation {
+  /** The client address probed: a peer client's, else a documentation address standing for "any client off this subnet". */
+  client: string;
+  clientFrom: string;
+  route?: RouteGet | { error: string };
+}
+
+/** Stands for a client anywhere off the real server's subnet (RFC 5737 TEST-NET-2). */
+export const SOME_CLIENT = '198.51.100.1';
+
+export async function detectNatRoute(host: Host, ctx: CheckContext): Promise<NatRouteObservation> {
+  let client = SOME_CLIENT;
+  let clientFrom = 'a documentation address (RFC 5737) standing for any remote client';
+  const peer = peersOf(ctx, 'client')[0];
+  if (peer) {
+    const ifs = await ipAddrs(peer.host);
+    const a = ifs?.flatMap((i) => (i.ifname === 'lo' ? [] : i.addrs))[0];
+    if (a) {
+      client = a.local;
+      clientFrom = `the client ${peer.name}`;
+    }
+  }
+  const route = await routeGet(host, client);
+  return { client, clientFrom, ...(route ? { route } : {}) };
+}
+
+/** What the VRRP checks need from a keepalived.conf. */
+export interface KeepalivedVrrpScan {
+  /** global_defs vrrp_version (keepalived's default is 2). */
+  globalVersion?: number;
+  instances: Array<{
+    name: string;
+    line: number;
+    vrid?: number;
+    interface?: string;
+    advertInt?: string;
+    /** Per-instance `version`. */
+    version?: number;
+    unicastPeers: string[];
+    /** First word of each virtual_ipaddress line ("10.0.0.100/32"). */
+    vips: string[];
+  }>;
+  /** `include` lines: their files are not read, so the scan may be partial. */
+  includes: string[];
+}
+
+/**
+ * Pure: the VRRP parts of keepalived.conf text. A small block scanner (the
+ * project's keepalived parser normalizes into the model and would hide what
+ * the VRRP checks judge: the literal advert_int, a missing unicast_peer, a
+ * repeated virtual_router_id).
+ */
+export function scanKeepalived(text: string): KeepalivedVrrpScan {
+  const out: KeepalivedVrrpScan = { instances: [], includes: [] };
+  const stack: string[] = [];
+  let inst: KeepalivedVrrpScan['instances'][number] | undefined;
+  text.split('\n').forEach((raw, idx) => {
+    const line = raw.replace(/[!#].*$/, '').trim();
+    if (!line) return;
+    const words = line.replace(/[{}]/g, ' $& ').split(/\s+/).filter(Boolean);
+    const head = words[0] ?? '';
+    const block = stack.join('/');
+    if (head === 'include') out.includes.push(words.slice(1).join(' '));
+    if (block === 'global_defs' && head === 'vrrp_version') out.globalVersion = Number(words[1]);
+    if (inst && block === 'vrrp_instance') {
+      if (head === 'virtual_router_id') inst.vrid = Number(words[1]);
+      if (head === 'interface') inst.interface = words[1];
+      if (head === 'advert_int') inst.advertInt = words[1];
+      if (head === 'version') inst.version = Number(words[1]);
+    }
+    if (inst && block === 'vrrp_instance/unicast_peer' && head !== '}') inst.unicastPeers.push(head);
+    if (inst && block === 'vrrp_instance/virtual_ipaddress' && head !== '}') inst.vips.push(head);
+    for (const w of words) {
+      if (w === '{') {
+        const name = stack.length === 0 && head === 'vrrp_instance' ? 'vrrp_instance' : (words[0] === '{' ? '' : words[0]!);
+        if (name === 'vrrp_instance' && stack.length === 0) {
+          inst = { name: words[1] ?? '?', line: idx + 1, unicastPeers: [], vips: [] };
+          out.instances.push(inst);
+        }
+        stack.push(name);
+      } else if (w === '}') {
+        stack.pop();
+        if (stack.length === 0) inst = undefined;
+      }
+    }
+  });
+  return out;
+}
+
+/** Containers of the design hosted on `hostName`: real servers and directors whose platform names it. */
+export function hostedContainers(model: Installation | undefined, hostName: string): Array<{ name: string; kind: 'director' | 'real-server'; platform: NormalizedRealServer['platform']; services: NormalizedService[] }> {
+  if (!model) return [];
+  const out = new Map<string, { name: string; kind: 'director' | 'real-server'; platform: NormalizedRealServer['platform']; services: NormalizedService[] }>();
+  for (const d of model.directors) if (d.platform.host === hostName) out.set(d.name, { name: d.name, kind: 'director', platform: d.platform, services: directorServices(model) });
+  for (const s of model.services) {
+    for (const r of s.realServers) {
+      if (r.platform.host !== hostName) continue;
+      const e = out.get(r.name) ?? { name: r.name, kind: 'real-server' as const, platform: r.platform, services: [] };
+      e.services.push(s);
+      out.set(r.name, e);
+    }
+  }
+  return [...out.values()];
+}
+
+/** `KEY="value"` of an OpenVZ CTID.conf (shell-variable syntax). */
+export function vzConfValue(text: string, key: string): string | undefined {
+  const m = new RegExp(`^\\s*${key}\\s*=\\s*"?([^"\\n]*)"?`, 'm').exec(text);
+  return m?.[1];
 }

@@ -27,6 +27,13 @@ export type Verdict =
 
 type Match = 'yes' | 'no' | 'maybe';
 
+/** No verdict in the chain; `maybe` a drop that may have matched, `maybeAccept` an accept that may have. */
+interface Continue {
+  verdict: 'continue';
+  maybe?: string;
+  maybeAccept?: string;
+}
+
 interface Chain {
   table: string;
   name: string;
@@ -213,8 +220,9 @@ function walk(
   verdictOf: (rule: string) => { kind: 'accept' | 'drop' | 'jump' | 'return' | 'none'; target?: string },
   show: (rule: string) => string,
   depth: number,
-): Verdict | { verdict: 'continue'; maybe?: string } {
+): Verdict | Continue {
   let maybe: string | undefined;
+  let maybeAccept: string | undefined;
   for (const rule of chain.rules) {
     const m = match(rule, p);
     if (m === 'no') continue;
@@ -226,6 +234,7 @@ function walk(
       const r = walk(chains, target, p, match, verdictOf, show, depth + 1);
       if (r.verdict === 'continue') {
         maybe ??= r.maybe;
+        maybeAccept ??= r.maybeAccept;
         continue;
       }
       if (m === 'yes') return r;
@@ -233,11 +242,12 @@ function walk(
       continue;
     }
     if (v.kind === 'return') {
-      if (m === 'yes') return maybe ? { verdict: 'continue', maybe } : { verdict: 'continue' };
+      if (m === 'yes') return cont(maybe, maybeAccept);
       continue;
     }
     if (v.kind === 'accept') {
       if (m === 'yes') return maybe ? { verdict: 'maybe-drop', by: maybe } : { verdict: 'accept', by: where };
+      maybeAccept ??= where;
       continue;
     }
     if (v.kind === 'drop') {
@@ -245,10 +255,14 @@ function walk(
       maybe ??= where;
     }
   }
-  return maybe ? { verdict: 'continue', maybe } : { verdict: 'continue' };
+  return cont(maybe, maybeAccept);
 }
 
-function combine(results: Array<Verdict | { verdict: 'continue'; maybe?: string }>, policies: Array<{ policy: 'accept' | 'drop'; where: string }>): Verdict {
+function cont(maybe: string | undefined, maybeAccept: string | undefined): Continue {
+  return { verdict: 'continue', ...(maybe ? { maybe } : {}), ...(maybeAccept ? { maybeAccept } : {}) };
+}
+
+function combine(results: Array<Verdict | Continue>, policies: Array<{ policy: 'accept' | 'drop'; where: string }>): Verdict {
   let maybe: string | undefined;
   let accepted: string | undefined;
   for (const [i, r] of results.entries()) {
@@ -258,8 +272,8 @@ function combine(results: Array<Verdict | { verdict: 'continue'; maybe?: string 
       if (r.maybe) maybe ??= r.maybe;
       const pol = policies[i]!;
       if (pol.policy === 'drop') {
-        if (!maybe) return { verdict: 'drop', by: pol.where };
-        maybe ??= pol.where;
+        if (!maybe && !r.maybeAccept) return { verdict: 'drop', by: pol.where };
+        maybe ??= `${pol.where}, unless this accepts it: ${r.maybeAccept}`;
       }
     }
     if (r.verdict === 'accept') accepted ??= r.by;

@@ -5,7 +5,7 @@
  * file dynamically, never the text or JSON paths.
  */
 import { Box, render, Text } from 'ink';
-import { useSyncExternalStore } from 'react';
+import { useEffect, useSyncExternalStore } from 'react';
 import type { Result } from './check.js';
 import { fixLines, groupByHost, summaryLine } from './report-text.js';
 import type { RunnerEvent } from './runner.js';
@@ -116,18 +116,25 @@ export class ViewStore {
   }
 }
 
-export function LiveDoctorView({ store }: { store: ViewStore }) {
+/** `onReport` fires once the report has been drawn, so the caller unmounts after the last frame, not before. */
+export function LiveDoctorView({ store, onReport }: { store: ViewStore; onReport?: () => void }) {
   const state = useSyncExternalStore(store.subscribe, store.get);
+  useEffect(() => {
+    if (state.results) onReport?.();
+  }, [state.results, onReport]);
   return <DoctorView state={state} />;
 }
 
 /** Run with the live view; the final frame (the report) stays on the terminal. */
-export async function runWithInk(run: (onEvent: (e: RunnerEvent) => void) => Promise<Result[]>): Promise<Result[]> {
+export async function runWithInk(run: (onEvent: (e: RunnerEvent) => void) => Promise<readonly Result[]>): Promise<readonly Result[]> {
   const store = new ViewStore();
-  const app = render(<LiveDoctorView store={store} />);
+  let drawn!: () => void;
+  const shown = new Promise<void>((resolve) => (drawn = resolve));
+  const app = render(<LiveDoctorView store={store} onReport={drawn} />);
   try {
     const results = await run((e) => store.update((s) => reduceView(s, e)));
     store.update((s) => ({ ...s, results }));
+    await shown;
     return results;
   } finally {
     app.unmount();

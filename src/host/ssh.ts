@@ -37,11 +37,20 @@ export interface SshOptions {
   extraArgs?: readonly string[];
   /** The ssh program; `ssh` from PATH by default. */
   ssh?: string;
+  /**
+   * Commands in flight at once over the shared connection. sshd refuses
+   * sessions beyond its MaxSessions (sshd_config(5), default 10) per
+   * connection, so a doctor's parallel detects queue here. Default 8.
+   */
+  maxSessions?: number;
 }
 
 export class SshHost implements Host {
   private controlDir: string | undefined;
   private connected: Promise<void> | undefined;
+  private remoteTimeout = false;
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(
     readonly target: SshTarget,
@@ -82,8 +91,13 @@ export class SshHost implements Host {
   connect(): Promise<void> {
     this.connected ??= (async () => {
       this.controlDir = await mkdtemp(join(tmpdir(), 'lvs-ssh-'));
-      const r = await runLocal([...this.sshArgs(), 'true']);
-      if (r.exitCode === 0) return;
+      // The first command opens the master and asks whether the remote has
+      // timeout(1), used to end timed-out commands there (see run()).
+      const r = await runLocal([...this.sshArgs(), 'command -v timeout >/dev/null'], { timeoutMs: ((this.opts.connectTimeoutSec ?? 10) + 5) * 1000 });
+      if (r.exitCode !== SSH_ERROR && !r.timedOut) {
+        this.remoteTimeout = r.exitCode === 0;
+        return;
+      }
       await rm(this.controlDir, { recursive: true, force: true });
       this.controlDir = undefined;
       throw new HostUnreachableError(this.describe(), r.timedOut ? 'timed out' : r.stderr);
@@ -101,6 +115,18 @@ export class SshHost implements Host {
     this.connected = undefined;
   }
 
+  /** Run `fn` when a session slot is free (see maxSessions). */
+  private async session<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= (this.opts.maxSessions ?? 8)) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+
   /** True while the shared connection is up (`ssh -O check`). */
   private async masterAlive(): Promise<boolean> {
     const r = await runLocal(this.sshArgs(['-O', 'check']), { timeoutMs: 5000 });
@@ -110,12 +136,23 @@ export class SshHost implements Host {
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     if (argv.length === 0) return { stdout: '', stderr: 'empty command', exitCode: 127 };
     await this.connect();
-    const { env, ...rest } = opts;
-    const r = await runLocal([...this.sshArgs(), shellJoin(withEnv(argv, env))], rest);
+    const { env, timeoutMs, ...rest } = opts;
+    let remote = withEnv(argv, env);
+    let local: RunOptions = rest;
+    if (timeoutMs) {
+      // Through a shared connection the master, not the local ssh, holds our
+      // pipes (the mux client passes its fds over), so killing the local ssh
+      // does not end the remote command and its output never closes. The
+      // remote timeout(1) ends it there and exits 124 like runLocal; the
+      // local timer stays as the fallback for a remote without timeout(1).
+      if (this.remoteTimeout) remote = ['timeout', '-k', '2', String(Math.max(1, Math.ceil(timeoutMs / 1000))), ...remote];
+      local = { ...rest, timeoutMs: this.remoteTimeout ? timeoutMs + 5000 : timeoutMs };
+    }
+    const r = await this.session(() => runLocal([...this.sshArgs(), shellJoin(remote)], local));
     // 255 is ssh's own failure, unless the remote command chose it: the
     // connection tells them apart (a live master means the command ran).
     if (r.exitCode === SSH_ERROR && !(await this.masterAlive())) throw new HostUnreachableError(this.describe(), r.stderr);
-    return r;
+    return timeoutMs && r.exitCode === 124 ? { ...r, timedOut: true } : r;
   }
 
   readFile(path: string): Promise<string | undefined> {

@@ -200,3 +200,13 @@ export function hostFor(uri: string, opts: HostForOptions = {}): Host {
       });
   }
 }
+
+/**
+ * Let go of what a Host holds open: an SshHost's shared connection (its
+ * master would otherwise linger for ControlPersist seconds with its socket
+ * directory), also under a container's `on`. Other hosts hold nothing.
+ */
+export async function closeHost(h: Host): Promise<void> {
+  if (h instanceof SshHost) await h.close();
+  else if (h instanceof PrefixHost) await closeHost(h.on);
+}

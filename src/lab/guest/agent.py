@@ -153,7 +153,7 @@ class Port:
         elif kind == SPAWN:
             req = Command(self, rid, json.loads(payload))
             self.requests[rid] = req
-            req.task = asyncio.ensure_future(req.run())
+            req.task = asyncio.ensure_future(req.run_reporting())
         elif kind == STDIN:
             req = self.requests.get(rid)
             if req is not None:
@@ -231,6 +231,15 @@ class Command:
         self.stdin_closed = False
         self.live = True
 
+    async def run_reporting(self):
+        """run(), and whatever goes wrong in the agent, the host still gets an exit frame."""
+        try:
+            await self.run()
+        except Exception as e:  # never leave the host waiting for an exit that will not come
+            log("request %d: %r" % (self.rid, e))
+            self.killpg(signal.SIGKILL)
+            self.finish({"exitCode": 125, "stderr": "lvs-lab agent: %s\n" % e})
+
     async def run(self):
         spec = self.spec
         env = dict(BASE_ENV)
@@ -291,7 +300,8 @@ class Command:
                 continue
             try:
                 fcntl.fcntl(pipe.get_extra_info("pipe").fileno(), F_SETPIPE_SZ, 1 << 20)
-            except (OSError, AttributeError):
+            except (OSError, AttributeError, ValueError):
+                # ValueError: a fast command already exited and its pipe is closed.
                 pass
 
     def finish(self, body):
