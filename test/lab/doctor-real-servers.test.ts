@@ -20,26 +20,17 @@ describe.sequential('doctor checks of real servers and VRRP on the DR lab', () =
   let lab: Lab;
   let design: LabDesign;
 
-  const logged = (name: string) => {
-    const h = lab.node(name);
-    return {
-      describe: () => h.describe(),
-      run: async (argv: readonly string[], o?: any) => { const t = Date.now(); process.stderr.write(`> ${name} ${argv.join(' ')}\n`); const r = await h.run(argv, o); process.stderr.write(`< ${name} ${argv.join(' ')} ${r.exitCode} ${Date.now() - t}ms\n`); return r; },
-      readFile: async (p: string) => { const t = Date.now(); process.stderr.write(`> ${name} read ${p}\n`); const r = await h.readFile(p); process.stderr.write(`< ${name} read ${p} ${Date.now() - t}ms\n`); return r; },
-      writeFile: h.writeFile.bind(h), stream: h.stream.bind(h),
-    };
-  };
   const ctxOf = (node: string): CheckContext => {
     const spec = design.nodes.find((n) => n.name === node)!;
     const modes = [...new Set(design.model.services.filter((s) => spec.role !== 'real-server' || s.realServers.some((r) => r.name === node)).map((s) => s.mode))];
-    const peers = new Map(design.nodes.filter((n) => n.name !== node).map((n) => [n.name, { role: n.role as Role, host: logged(n.name) }]));
+    const peers = new Map(design.nodes.filter((n) => n.name !== node).map((n) => [n.name, { role: n.role as Role, host: lab.node(n.name) }]));
     return { node, role: spec.role as Role, platform: 'host', modes, model: design.model, peers };
   };
   const runCheck = async (id: string, node: string): Promise<Finding[]> => {
     const c = GROUP_C_D_E.find((x) => x.id === id)!;
     const ctx = ctxOf(node);
     expect(c.appliesTo(ctx), `${id} applies to ${node}`).toBe(true);
-    return c.evaluate(await c.detect(logged(node), ctx), ctx);
+    return c.evaluate(await c.detect(lab.node(node), ctx), ctx);
   };
   const show = (fs: Finding[]) => fs.map((f) => `${f.status}: ${f.message}\n  ${f.evidence.join('\n  ')}`).join('\n');
   const sh = async (node: string, argv: string[]) => {
