@@ -12,7 +12,7 @@ import type { Installation } from '../core/model.js';
 import { formatProblem } from '../core/problems.js';
 import { LocalHost } from '../host/local.js';
 import { TargetError } from '../host/errors.js';
-import { hostFor } from '../host/targets.js';
+import { hostFor, parseHostOf } from '../host/targets.js';
 import type { Host } from '../host/types.js';
 import { attachLab } from '../lab/backend.js';
 import type { LabDesign } from '../lab/topology.js';
@@ -49,6 +49,8 @@ interface Flags {
   director: string[];
   real: string[];
   client: string[];
+  /** container URI -> URI of the machine it runs on (--host-of lxd:web1=ssh://node1). */
+  hostOf: Map<string, string>;
   ids: string[];
 }
 
@@ -72,6 +74,7 @@ async function parseFlags(argv: string[]): Promise<Flags> {
           director: { type: 'string', multiple: true, default: [] },
           real: { type: 'string', multiple: true, default: [] },
           client: { type: 'string', multiple: true, default: [] },
+          'host-of': { type: 'string', multiple: true, default: [] },
         },
       }),
     USAGE,
@@ -90,6 +93,17 @@ async function parseFlags(argv: string[]): Promise<Flags> {
     director: values.director,
     real: values.real,
     client: values.client,
+    hostOf: new Map(
+      values['host-of'].map((spec) => {
+        try {
+          const h = parseHostOf(spec);
+          return [h.containerUri, h.hostUri] as const;
+        } catch (e) {
+          if (e instanceof TargetError) throw new UserError(e.message, e.hint ?? USAGE);
+          throw e;
+        }
+      }),
+    ),
     ids: positionals,
   };
 }
@@ -130,7 +144,9 @@ async function buildTargets(f: Flags): Promise<Target[]> {
   }
   const model = f.config !== undefined ? loadModel(f.config) : undefined;
   if (f.director.length + f.real.length + f.client.length > 0) {
-    return explicitTargets({ director: f.director, real: f.real, client: f.client }, hostFor, model);
+    // A container knows its host: modules, venet routes and the ipip feature live there.
+    const factory = (uri: string) => (f.hostOf.has(uri) ? hostFor(uri, { on: f.hostOf.get(uri)! }) : hostFor(uri));
+    return explicitTargets({ director: f.director, real: f.real, client: f.client }, factory, model);
   }
   if (model) {
     const addr = await local.run(['ip', '-j', 'addr', 'show'], { timeoutMs: 10_000 });

@@ -15,6 +15,9 @@ Usage:
   lvs-doctor --director URI --real URI … --client URI
                                            check named machines (ssh://user@host[:port], netns:NAME,
                                            lxd:NAME, lxc:NAME, vz:CTID, local)
+  --host-of CONTAINER=HOST                 the machine a container runs on, where its modules,
+                                           venet routes and ipip feature live
+                                           (e.g. --host-of lxd:web1=ssh://root@node1)
   lvs-doctor --lab                         check every node of the running lab (lvs-lab up)
   lvs-doctor --list-checks [--json]        what it checks
 

@@ -136,3 +136,12 @@ describe('lvs-doctor', () => {
     expect(lab.stderr).toContain('no lab is running');
   });
 });
+
+describe('lvs-doctor --host-of', () => {
+  it('a malformed --host-of is a usage error (exit 2), no stack', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'bin', 'lvs-doctor.js'), '--director', 'lxd:web1', '--host-of', 'lxd:web1'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/bad --host-of "lxd:web1": expected CONTAINER=HOST/);
+    expect(r.stderr).not.toMatch(/internal error/);
+  });
+});
