@@ -47,7 +47,7 @@ export const check: Check<DrL2Observation> = {
         fix: {
           why: 'DR rewrites only the MAC, so it needs one L2 segment; across a router use TUN (IP-in-IP) or NAT, or give the director an interface on the real server’s segment',
           commands: [],
-          files: [{ path: 'the design (answers file)', lines: [`services[].mode: tun   # or nat; or put ${x.address} on a director subnet`] }],
+          files: [],
         },
       };
     });

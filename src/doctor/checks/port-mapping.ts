@@ -65,7 +65,7 @@ export const check: Check<PortMappingObservation> = {
       fix: {
         why: 'DR and TUN leave the TCP header alone; only NAT (masquerading) rewrites the port. Make the ports equal (let the server listen on the VIP port) or use NAT',
         commands: [],
-        files: [{ path: 'the design (answers file) / keepalived.conf real_server', lines: ['real_server RIP PORT   # PORT equal to the virtual_server port'] }],
+        files: [],
       },
     });
     return findings;

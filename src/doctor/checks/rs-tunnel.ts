@@ -51,9 +51,9 @@ export const check: Check<RsTunnelObservation> = {
             message: 'tunl0 does not exist in this container: the container host has not loaded ipip (or, on OpenVZ, not allowed it)',
             evidence,
             fix: {
-              why: 'a container cannot load modules; the host loads ipip and every container then gets tunl0 (OpenVZ also needs --feature ipip:on)',
+              why: `a container cannot load modules: on the container host ${realServerMemberships(ctx.model, ctx.node)[0]?.rs.platform.host ?? 'of this container'} run modprobe ipip and add ipip to ${MODULES_PATH}; every container then gets tunl0 (OpenVZ also needs vzctl set CTID --feature ipip:on --save)`,
               commands: [],
-              files: [{ path: `${MODULES_PATH} (on the container host ${realServerMemberships(ctx.model, ctx.node)[0]?.rs.platform.host ?? 'of this container'})`, lines: ['ipip'] }],
+              files: [],
             },
           },
         ];

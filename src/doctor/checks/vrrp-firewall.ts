@@ -45,7 +45,7 @@ export const check: Check<VrrpFirewallObservation> = {
         message: `${v.verdict === 'drop' ? 'the firewall drops' : 'the firewall may drop'} VRRP adverts (protocol 112) for ${inst.name}: this director will not hear its peer and takes the VIP too (split brain)`,
         evidence,
         fix: {
-          why: 'keepalived decides MASTER/BACKUP from the peer’s adverts; without them both directors hold the VIP',
+          why: `keepalived decides MASTER/BACKUP from the peer’s adverts; without them both directors hold the VIP (on an iptables host: iptables -I INPUT ${inst.interface ? `-i ${inst.interface} ` : ''}${saddr ? `-s ${saddr}/32 ` : ''}-p vrrp -j ACCEPT, kept in ${IPTABLES_PATH})`,
           commands: [
             ['nft', 'add', 'table', 'inet', 'lvs_toolkit'],
             ['nft', 'add', 'chain', 'inet', 'lvs_toolkit', 'input', '{ type filter hook input priority -10 ; }'],
@@ -53,7 +53,6 @@ export const check: Check<VrrpFirewallObservation> = {
           ],
           files: [
             { path: NFT_PATH, lines: [sel] },
-            { path: `${IPTABLES_PATH} (iptables hosts)`, lines: [`-A INPUT ${inst.interface ? `-i ${inst.interface} ` : ''}${saddr ? `-s ${saddr}/32 ` : ''}-p vrrp -j ACCEPT`] },
           ],
         },
       });

@@ -77,7 +77,7 @@ export const check: Check<VrrpVridObservation> = {
           status: 'fail',
           message: `another router (${srcs.join(', ')}) advertises our VRID ${foreign[0]!.vrid} on ${w.iface}: two clusters fight for one virtual router`,
           evidence,
-          fix: { why: 'VRIDs must be unique on a segment; change ours (both directors) to one nobody else uses', commands: [], files: [{ path: `${KEEPALIVED_CONF_PATH} (both directors)`, lines: ['virtual_router_id N   # unused on this segment'] }] },
+          fix: { why: `VRIDs must be unique on a segment: change virtual_router_id in ${KEEPALIVED_CONF_PATH} on both directors (or vrrp.instances[].vrid in the answers file) to one nobody else uses, then reload`, commands: [], files: [] },
         });
       } else findings.push({ status: 'pass', message: `no foreign router uses our VRID${ownVrids.size > 1 ? 's' : ''} ${[...ownVrids].join(', ')} on ${w.iface}`, evidence });
     }
