@@ -3,19 +3,15 @@
  * renderer chosen here (DESIGN rule 4) -> exit code. Ink, React and enquirer
  * are imported only on a terminal (DESIGN rule 8).
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { importConfig } from '../core/import.js';
 import type { Installation } from '../core/model.js';
-import { formatProblem } from '../core/problems.js';
 import { LocalHost } from '../host/local.js';
 import { TargetError } from '../host/errors.js';
 import { hostFor, parseHostOf } from '../host/targets.js';
 import type { Host } from '../host/types.js';
 import { attachLab } from '../lab/backend.js';
-import type { LabDesign } from '../lab/topology.js';
+import { loadLabDesign } from '../lab/up.js';
 import type { Check, Result } from '../doctor/check.js';
 import { applyFix, fixable } from '../doctor/fix.js';
 import { REACHABLE, REACHABLE_ID } from '../doctor/reachable.js';
@@ -26,7 +22,7 @@ import { detectMachine } from '../doctor/roles.js';
 import { hasFailure, runChecks, type RunnerEvent, type Target } from '../doctor/runner.js';
 import { configTargets, explicitTargets, labTargets, machineTargets, } from '../doctor/targets.js';
 import { parseArgv, UserError } from './common.js';
-import { readUserFile, resolveInclude } from './io.js';
+import { loadDesign } from './io.js';
 
 export const USAGE = 'usage: lvs-doctor [CHECK-ID…] [--lab | --config FILE [--ssh] | --director URI --real URI … --client URI] [--json] [--strict] [--fix [--yes]]';
 
@@ -118,12 +114,7 @@ function localAddresses(addrJson: string): string[] {
 }
 
 function loadModel(file: string): Installation {
-  const r = importConfig(readUserFile(file), { file, resolveInclude });
-  if (!r.ok) {
-    for (const p of r.problems) process.stderr.write(`${formatProblem(p)}\n`);
-    throw new UserError(`${file} cannot be read as a design`, 'lvs-wizard check FILE explains each problem');
-  }
-  return r.model;
+  return loadDesign(file, { consequence: 'nothing was checked', exitCode: 2, hint: 'lvs-wizard check FILE explains each problem' }).model;
 }
 
 /** Connections to close before the process can end (the lab VM's agent). */
@@ -137,9 +128,8 @@ async function buildTargets(f: Flags): Promise<Target[]> {
     closers.push(() => lab.detach());
     // The VM agent connects on first use; one command first, so the parallel detects share one connection.
     await lab.root.run(['true'], { timeoutMs: 30_000 });
-    const path = join(lab.stateDir, 'design.json');
-    if (!existsSync(path)) throw new UserError('the lab is starting or was left half-built', 'wait for lvs-lab up to finish, or lvs-lab down');
-    const design = JSON.parse(readFileSync(path, 'utf8')) as LabDesign;
+    const design = loadLabDesign(lab.stateDir);
+    if (!design) throw new UserError('the lab is starting or was left half-built', 'wait for lvs-lab up to finish, or lvs-lab down');
     return labTargets(design, (n) => lab.node(n));
   }
   const model = f.config !== undefined ? loadModel(f.config) : undefined;

@@ -1,7 +1,10 @@
 /** File reading for the commands: clear user errors, include resolution for importers. */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { importConfig, type Format } from '../core/import.js';
+import type { Installation } from '../core/model.js';
 import type { IncludedFile } from '../core/parse/types.js';
+import { formatProblem, type Problem } from '../core/problems.js';
 import { UserError } from './common.js';
 
 /** Read a text file the user named; a missing or unreadable file is their error (exit 2). */
@@ -88,4 +91,25 @@ function globToRegExp(glob: string): RegExp {
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
   }
   return new RegExp(`${re}$`);
+}
+
+/**
+ * Any importable config (answers YAML, keepalived.conf, lvs.cf, …) as a model,
+ * for every command that takes a design: `-` reads standard input; parse
+ * problems are printed with their file:line:column and end the command with
+ * `exitCode`, the message saying what did not happen (`consequence`).
+ */
+export function loadDesign(
+  file: string,
+  opts: { from?: Format; consequence: string; exitCode?: number; hint?: string },
+): { model: Installation; format: Format; warnings: Problem[]; name: string } {
+  const name = file === '-' ? '<stdin>' : file;
+  const text = file === '-' ? readFileSync(0, 'utf8') : readUserFile(file);
+  const r = importConfig(text, { file: name, resolveInclude, ...(opts.from ? { format: opts.from } : {}) });
+  if (!r.ok) {
+    for (const p of r.problems) process.stderr.write(`${formatProblem(p)}\n`);
+    const n = r.problems.filter((p) => p.severity === 'error').length;
+    throw new UserError(`${name}: ${n} problem(s), ${opts.consequence}`, opts.hint, opts.exitCode ?? 1);
+  }
+  return { model: r.model, format: r.format ?? 'yaml', warnings: r.warnings, name };
 }

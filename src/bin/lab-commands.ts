@@ -1,26 +1,23 @@
 /** lvs-lab up | status | exec | traffic | down. */
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { importConfig } from '../core/import.js';
 import type { Installation } from '../core/model.js';
 import { normalize } from '../core/normalize.js';
 import { parseAnswers } from '../core/parse/answers.js';
-import { formatProblem, hasErrors } from '../core/problems.js';
+import { formatProblem, hasErrors, type Problem } from '../core/problems.js';
 import { validate } from '../core/validate.js';
 import { attachLab, startLab, type BackendKind, type Lab } from '../lab/backend.js';
 import { LabError } from '../lab/errors.js';
 import { EXAMPLES, EXAMPLE_NAMES, SEED_EXAMPLES } from '../lab/examples.js';
 import { projectRoot } from '../lab/paths.js';
 import { labDesign, type LabDesign } from '../lab/topology.js';
-import { labTraffic, labUp } from '../lab/up.js';
+import { labTraffic, labUp, loadLabDesign, saveLabDesign } from '../lab/up.js';
 import { parseArgv, UserError } from './common.js';
-import { readUserFile, resolveInclude } from './io.js';
-
-const DESIGN_FILE = 'design.json';
+import { loadDesign } from './io.js';
 
 /** LabError is the lab's; the user sees a message, a hint and the evidence, not a stack. */
-async function labErrors<T>(fn: () => Promise<T>): Promise<T> {
+export async function labErrors<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
@@ -47,21 +44,66 @@ function loadDesignInput(file: string | undefined, example: string | undefined):
     return { model: r.model, source: `example ${example}` };
   }
   if (file === undefined) throw new UserError('up needs a FILE or --example NAME', `examples: ${EXAMPLE_NAMES.join(', ')}`);
-  const r = importConfig(readUserFile(file), { file, resolveInclude });
-  if (!r.ok) {
-    for (const p of r.problems) process.stderr.write(`${formatProblem(p)}\n`);
-    throw new UserError(`${file} cannot be read as a design; no lab was started`, undefined, 1);
-  }
+  const r = loadDesign(file, { consequence: 'no lab was started' });
   for (const p of r.warnings) process.stderr.write(`${formatProblem(p)}\n`);
   return { model: r.model, source: file };
+}
+
+function designOf(lab: Lab): LabDesign {
+  const design = loadLabDesign(lab.stateDir);
+  if (!design) throw new UserError('a lab is starting or was left half-built', 'wait for lvs-lab up to finish, or lvs-lab down', 1);
+  return design;
 }
 
 function runningLab(): { lab: Lab; design: LabDesign } {
   const lab = attachLab();
   if (!lab) throw new UserError('no lab is running', 'start one: lvs-lab up --example dr', 1);
-  const path = join(lab.stateDir, DESIGN_FILE);
-  if (!existsSync(path)) throw new UserError('a lab is starting or was left half-built', 'wait for lvs-lab up to finish, or lvs-lab down', 1);
-  return { lab, design: JSON.parse(readFileSync(path, 'utf8')) as LabDesign };
+  return { lab, design: designOf(lab) };
+}
+
+/**
+ * The lab shape of a design, or the reasons it has none (validation errors,
+ * what the lab cannot model) printed and thrown. Returns validation warnings.
+ */
+export function labDesignFor(model: Installation, source: string): { design: LabDesign; warnings: Problem[] } {
+  const problems = validate(model);
+  if (hasErrors(problems)) {
+    for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
+    throw new UserError(`${source} has errors; no lab was started`, 'lvs-wizard check shows them', 1);
+  }
+  const d = labDesign(model);
+  if (!d.ok) {
+    for (const p of d.problems) process.stderr.write(`${formatProblem(p)}\n`);
+    throw new UserError(`the lab cannot model ${source}; no lab was started`, undefined, 1);
+  }
+  return { design: d.design, warnings: problems };
+}
+
+/**
+ * Start a lab and bring `design` up in it (the apply engine puts the files
+ * on the nodes). On failure the lab is removed — or, with keepOnFailure,
+ * left up for inspection. Returns the running lab, still attached.
+ */
+export async function startDesignLab(design: LabDesign, opts: { backend?: BackendKind | 'auto'; say: (line: string) => void; keepOnFailure?: boolean }): Promise<Lab> {
+  if (attachLab()) throw new UserError('a lab is already running', 'use it (lvs-lab status), or stop it first: lvs-lab down', 2);
+  const boot = process.env.LVS_LAB_BOOT_TIMEOUT_MS ? Number(process.env.LVS_LAB_BOOT_TIMEOUT_MS) : undefined;
+  const lab = await startLab({ backend: opts.backend ?? 'auto', onProgress: opts.say, ...(boot ? { vm: { readyTimeoutMs: boot } } : {}) });
+  opts.say(`lab backend: ${lab.kind}`);
+  try {
+    await labUp(lab, design, { onProgress: opts.say });
+    saveLabDesign(lab.stateDir, design);
+  } catch (e) {
+    if (opts.keepOnFailure) {
+      saveLabDesign(lab.stateDir, design);
+      await lab.detach();
+      opts.say('the lab is left up for inspection (--keep-on-failure): lvs-lab status, lvs-lab exec NODE -- CMD, then lvs-lab down');
+    } else {
+      opts.say('bringing the lab down again: nothing is left behind');
+      await lab.down().catch(() => undefined);
+    }
+    throw e;
+  }
+  return lab;
 }
 
 export async function labUpCommand(argv: string[]): Promise<number> {
@@ -82,43 +124,17 @@ export async function labUpCommand(argv: string[]): Promise<number> {
   if (positionals.length > 1) throw new UserError('up takes one FILE');
   if (!['auto', 'native', 'qemu'].includes(values.backend!)) throw new UserError(`--backend ${values.backend}: use auto, native or qemu`);
   const { model, source } = loadDesignInput(positionals[0], values.example);
-  const problems = validate(model);
-  if (hasErrors(problems)) {
-    for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
-    throw new UserError(`${source} has errors; no lab was started`, 'lvs-wizard check shows them', 1);
-  }
-  const d = labDesign(model);
-  if (!d.ok) {
-    for (const p of d.problems) process.stderr.write(`${formatProblem(p)}\n`);
-    throw new UserError(`the lab cannot model ${source}; no lab was started`, undefined, 1);
-  }
-  if (attachLab()) throw new UserError('a lab is already running', 'use it (lvs-lab status), or stop it first: lvs-lab down', 2);
+  const { design } = labDesignFor(model, source);
   const say = (line: string) => process.stderr.write(`${line}\n`);
   return labErrors(async () => {
-    const boot = process.env.LVS_LAB_BOOT_TIMEOUT_MS ? Number(process.env.LVS_LAB_BOOT_TIMEOUT_MS) : undefined;
-    const lab = await startLab({ backend: values.backend as BackendKind | 'auto', onProgress: say, ...(boot ? { vm: { readyTimeoutMs: boot } } : {}) });
-    say(`lab backend: ${lab.kind}`);
-    try {
-      await labUp(lab, d.design, { onProgress: say });
-      writeFileSync(join(lab.stateDir, DESIGN_FILE), `${JSON.stringify(d.design, null, 2)}\n`);
-    } catch (e) {
-      if (values['keep-on-failure']) {
-        writeFileSync(join(lab.stateDir, DESIGN_FILE), `${JSON.stringify(d.design, null, 2)}\n`);
-        await lab.detach();
-        say('the lab is left up for inspection (--keep-on-failure): lvs-lab status, lvs-lab exec NODE -- CMD, then lvs-lab down');
-      } else {
-        say('bringing the lab down again: nothing is left behind');
-        await lab.down().catch(() => undefined);
-      }
-      throw e;
-    }
+    const lab = await startDesignLab(design, { backend: values.backend as BackendKind | 'auto', say, keepOnFailure: values['keep-on-failure'] });
     await lab.detach();
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ backend: lab.kind, nodes: d.design.nodes, targets: d.design.targets, notes: d.design.notes }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ backend: lab.kind, nodes: design.nodes, targets: design.targets, notes: design.notes }, null, 2)}\n`);
     } else {
       const lines = [`lab up (${lab.kind}) from ${source}:`];
-      for (const n of d.design.nodes) lines.push(`  ${n.name.padEnd(10)} ${n.role.padEnd(15)} ${n.interfaces.map((f) => `${f.name} ${f.address}`).join(', ')}`);
-      for (const t of d.design.targets) lines.push(`  ${t.service} answers on ${t.address}`);
+      for (const n of design.nodes) lines.push(`  ${n.name.padEnd(10)} ${n.role.padEnd(15)} ${n.interfaces.map((f) => `${f.name} ${f.address}`).join(', ')}`);
+      for (const t of design.targets) lines.push(`  ${t.service} answers on ${t.address}`);
       lines.push('next: lvs-lab traffic --count 20 | lvs-lab exec NODE -- CMD | lvs-lab down');
       process.stdout.write(`${lines.join('\n')}\n`);
     }
@@ -133,7 +149,7 @@ export async function labStatusCommand(argv: string[]): Promise<number> {
     process.stdout.write(values.json ? `${JSON.stringify({ running: false })}\n` : 'no lab is running\n');
     return 0;
   }
-  const { design } = runningLab();
+  const design = designOf(lab);
   return labErrors(async () => {
     const nodes: Array<{ name: string; role: string; addresses: string[]; ipvs?: string }> = [];
     for (const n of design.nodes) {

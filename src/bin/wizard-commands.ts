@@ -15,7 +15,7 @@ import { renderLvsCf } from '../core/render/lvs-cf.js';
 import { renderNginx } from '../core/render/nginx.js';
 import { validate } from '../core/validate.js';
 import { parseArgv, UserError } from './common.js';
-import { readUserFile, resolveInclude } from './io.js';
+import { loadDesign, readUserFile, resolveInclude } from './io.js';
 
 function asFormat(value: string | undefined, flag: string): Format | undefined {
   if (value === undefined) return undefined;
@@ -30,17 +30,6 @@ function readInput(file: string): { text: string; name: string } {
 
 function printProblems(problems: readonly Problem[]): void {
   for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
-}
-
-/** Load any importable config as a model; parse problems end the command with exit 1. */
-function load(file: string, from?: Format): { model: Installation; format: Format; warnings: Problem[] } {
-  const { text, name } = readInput(file);
-  const r = importConfig(text, { file: name, resolveInclude, ...(from ? { format: from } : {}) });
-  if (!r.ok) {
-    printProblems(r.problems);
-    throw new UserError(`${name}: ${r.problems.filter((p) => p.severity === 'error').length} problem(s), nothing was imported`, undefined, 1);
-  }
-  return { model: r.model, format: r.format ?? 'yaml', warnings: r.warnings };
 }
 
 function directorFor(m: Installation, name: string | undefined): string {
@@ -92,7 +81,7 @@ export async function runImport(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UserError('import takes one FILE (or - for standard input)', 'lvs-wizard import /etc/keepalived/keepalived.conf');
   const from = asFormat(values.from, '--from');
   const to = asFormat(values.to, '--to') ?? 'yaml';
-  const { model, format, warnings } = load(positionals[0]!, from);
+  const { model, format, warnings } = loadDesign(positionals[0]!, { ...(from ? { from } : {}), consequence: 'nothing was imported' });
   printProblems(warnings);
   printProblems(validate(model));
   const text = renderAs(model, to, values.director, `${positionals[0]} (${format})`);
@@ -140,7 +129,8 @@ export async function runGenerate(argv: string[]): Promise<number> {
   );
   if (positionals.length !== 1) throw new UserError('generate takes one ANSWERS file', 'lvs-wizard generate answers.yaml --out ./out');
   if (!values.out) throw new UserError('generate needs --out DIR', 'lvs-wizard generate answers.yaml --out ./out');
-  const { model, warnings } = load(positionals[0]!, asFormat(values.from, '--from'));
+  const from = asFormat(values.from, '--from');
+  const { model, warnings } = loadDesign(positionals[0]!, { ...(from ? { from } : {}), consequence: 'nothing was written' });
   const problems = [...warnings, ...validate(model)];
   printProblems(problems);
   if (hasErrors(problems)) {

@@ -6,22 +6,16 @@
  * the real tools), and 20 requests through the VIP.
  */
 import { parseArgs } from 'node:util';
-import { importConfig } from '../core/import.js';
 import type { Installation } from '../core/model.js';
 import { normalize } from '../core/normalize.js';
-import { formatProblem, hasErrors } from '../core/problems.js';
+import { formatProblem } from '../core/problems.js';
 import { renderNodes } from '../core/render/bundle.js';
 import { renderDiagram } from '../core/render/diagram.js';
-import { validate } from '../core/validate.js';
-import { attachLab, startLab } from '../lab/backend.js';
-import { LabError } from '../lab/errors.js';
 import { EXAMPLES } from '../lab/examples.js';
-import { labDesign } from '../lab/topology.js';
-import { labTraffic, labUp } from '../lab/up.js';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseArgv, UserError } from './common.js';
-import { readUserFile, resolveInclude } from './io.js';
+import { labTraffic } from '../lab/up.js';
+import { parseArgv } from './common.js';
+import { loadDesign } from './io.js';
+import { labDesignFor, labErrors, startDesignLab } from './lab-commands.js';
 
 export async function runWizardLab(argv: string[]): Promise<number> {
   const { values } = await parseArgv(
@@ -31,12 +25,7 @@ export async function runWizardLab(argv: string[]): Promise<number> {
   let model: Installation;
   let source: string;
   if (values.answers) {
-    const r = importConfig(readUserFile(values.answers), { file: values.answers, resolveInclude });
-    if (!r.ok) {
-      for (const p of r.problems) process.stderr.write(`${formatProblem(p)}\n`);
-      throw new UserError(`${values.answers} cannot be read as a design`, undefined, 1);
-    }
-    model = r.model;
+    model = loadDesign(values.answers, { consequence: 'nothing was started' }).model;
     source = values.answers;
   } else {
     const n = normalize(EXAMPLES.dr);
@@ -48,37 +37,22 @@ export async function runWizardLab(argv: string[]): Promise<number> {
   out(`lvs-wizard --lab: ${source}`);
   out('(the interactive wizard lands with its issue; this runs the same steps without questions)');
   out();
-  const problems = validate(model);
-  for (const p of problems) out(formatProblem(p));
-  if (hasErrors(problems)) throw new UserError('the design has errors; nothing was started', 'lvs-wizard check FILE lists them', 1);
-
-  const d = labDesign(model);
-  if (!d.ok) {
-    for (const p of d.problems) process.stderr.write(`${formatProblem(p)}\n`);
-    throw new UserError('the lab cannot model this design; nothing was started', undefined, 1);
-  }
-  const client = d.design.nodes.find((n) => n.role === 'client')?.interfaces[0]?.address;
-  out(renderDiagram(d.design.model, client));
+  const { design, warnings } = labDesignFor(model, values.answers ?? 'the default design');
+  for (const p of warnings) out(formatProblem(p));
+  const client = design.nodes.find((n) => n.role === 'client')?.interfaces[0]?.address;
+  out(renderDiagram(design.model, client));
   out('Files, per node (validated on the node by the real tool before they replace anything):');
-  for (const b of renderNodes(d.design.model)) {
+  for (const b of renderNodes(design.model)) {
     out(`  ${b.node} (${b.role})`);
     for (const f of b.files) out(`    ${f.path.padEnd(42)} ${f.description}`);
   }
   out();
-  for (const note of d.design.notes) out(`lab note: ${note}`);
-  if (attachLab()) throw new UserError('a lab is already running', 'lvs-lab status shows it; lvs-lab down stops it, then run this again', 2);
+  for (const note of design.notes) out(`lab note: ${note}`);
 
-  try {
-    const lab = await startLab({ onProgress: (l) => process.stderr.write(`${l}\n`) });
-    try {
-      out(`Applying to a lab of ${d.design.nodes.length} nodes (${lab.kind} backend)...`);
-      await labUp(lab, d.design, { onProgress: (l) => out(`  ${l}`) });
-      writeFileSync(join(lab.stateDir, 'design.json'), `${JSON.stringify(d.design, null, 2)}\n`);
-    } catch (e) {
-      await lab.down().catch(() => undefined);
-      throw e;
-    }
-    const t = await labTraffic(lab, d.design, 20);
+  return labErrors(async () => {
+    out(`Applying to a lab of ${design.nodes.length} nodes...`);
+    const lab = await startDesignLab(design, { say: (l) => out(`  ${l}`) });
+    const t = await labTraffic(lab, design, 20);
     await lab.detach();
     out();
     for (const v of t.vips) {
@@ -90,11 +64,5 @@ export async function runWizardLab(argv: string[]): Promise<number> {
     out();
     out('The lab keeps running: lvs-lab status | lvs-lab traffic | lvs-lab exec NODE -- CMD | lvs-lab down');
     return t.vips.some((v) => v.failed > 0) ? 1 : 0;
-  } catch (e) {
-    if (e instanceof LabError) {
-      const [first, ...detail] = e.message.split('\n');
-      throw new UserError(`${first}${detail.length ? `\n${detail.map((l) => `  | ${l}`).join('\n')}` : ''}`, e.hint, 1);
-    }
-    throw e;
-  }
+  });
 }

@@ -117,7 +117,7 @@ export function validate(m: Installation): Problem[] {
 
   // --- NAT gateway ------------------------------------------------------------
   const natServices = m.services.filter((s) => s.mode === 'nat');
-  const natAddress = natGateway(m);
+  const natAddress = directorNatAddress(m);
   if (m.natRouter && natServices.length === 0) {
     warn('natRouter', 'a NAT router address is set but no service uses NAT', 'remove natRouter');
   }
@@ -345,10 +345,12 @@ function checkVipModes(services: NormalizedService[], warn: (path: string, messa
 }
 
 /**
- * The address NAT real servers must route through: the floating NAT router of
- * a pair, or the single director's own address on the real servers' side.
+ * The director's NAT address, which every NAT real server must route through:
+ * the floating NAT router of a pair, or the single director's own address on
+ * the real servers' side. (A real server's own gateway, with its fallbacks, is
+ * natGateway() in render/real-server.ts.)
  */
-export function natGateway(m: Installation): string | undefined {
+export function directorNatAddress(m: Installation): string | undefined {
   if (m.natRouter) return addressOf(m.natRouter.address);
   if (m.directors.length !== 1) return undefined;
   const rs = m.services.find((s) => s.mode === 'nat')?.realServers[0];
@@ -359,6 +361,6 @@ export function natGateway(m: Installation): string | undefined {
 
 function natCidr(m: Installation): string | undefined {
   if (m.natRouter) return m.natRouter.address;
-  const gw = natGateway(m);
+  const gw = directorNatAddress(m);
   return m.directors[0]?.interfaces.find((i) => i.address && addressOf(i.address) === gw)?.address;
 }

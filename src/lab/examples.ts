@@ -5,7 +5,23 @@
  */
 import type { InstallationInput } from '../core/model.js';
 
-const httpCheck = { type: 'http' as const, path: '/', status: 200 };
+type ServiceInput = InstallationInput['services'][number];
+
+/** Two web servers rs1 and rs2 at .11 and .12 of `net` (e.g. "10.0.1"). */
+function webServers(net: string): ServiceInput['realServers'] {
+  return [
+    { name: 'rs1', address: `${net}.11` },
+    { name: 'rs2', address: `${net}.12` },
+  ];
+}
+
+/** The one service every example balances: HTTP on port 80, round robin. */
+function web(vip: string, mode: ServiceInput['mode'], rsNet: string, healthCheck: ServiceInput['healthCheck']): ServiceInput[] {
+  return [{ name: 'web', vip, ports: [80], scheduler: 'rr', mode, realServers: webServers(rsNet), healthCheck }];
+}
+
+/** A one-arm node on 10.0.0.0/24. */
+const oneArm = (name: string, host: number) => ({ name, interfaces: [{ name: 'eth0', address: `10.0.0.${host}/24` }] });
 
 export const EXAMPLES: Record<'nat' | 'dr' | 'tun' | 'l7', InstallationInput> = {
   nat: {
@@ -19,79 +35,24 @@ export const EXAMPLES: Record<'nat' | 'dr' | 'tun' | 'l7', InstallationInput> = 
         ],
       },
     ],
-    services: [
-      {
-        name: 'web',
-        vip: '10.0.0.100',
-        ports: [80],
-        scheduler: 'rr',
-        mode: 'nat',
-        realServers: [
-          { name: 'rs1', address: '10.0.1.11' },
-          { name: 'rs2', address: '10.0.1.12' },
-        ],
-        healthCheck: httpCheck,
-      },
-    ],
+    services: web('10.0.0.100', 'nat', '10.0.1', { type: 'http', path: '/', status: 200 }),
   },
   dr: {
     name: 'example-dr',
     timerProfile: 'fast',
-    directors: [
-      { name: 'dir1', interfaces: [{ name: 'eth0', address: '10.0.0.1/24' }] },
-      { name: 'dir2', interfaces: [{ name: 'eth0', address: '10.0.0.2/24' }] },
-    ],
+    directors: [oneArm('dir1', 1), oneArm('dir2', 2)],
     vrrp: { transport: 'unicast' },
-    services: [
-      {
-        name: 'web',
-        vip: '10.0.0.100',
-        ports: [80],
-        scheduler: 'rr',
-        mode: 'dr',
-        realServers: [
-          { name: 'rs1', address: '10.0.0.11' },
-          { name: 'rs2', address: '10.0.0.12' },
-        ],
-        healthCheck: httpCheck,
-      },
-    ],
+    services: web('10.0.0.100', 'dr', '10.0.0', { type: 'http', path: '/', status: 200 }),
   },
   tun: {
     name: 'example-tun',
-    directors: [{ name: 'dir1', interfaces: [{ name: 'eth0', address: '10.0.0.1/24' }] }],
-    services: [
-      {
-        name: 'web',
-        vip: '10.0.0.100',
-        ports: [80],
-        scheduler: 'rr',
-        mode: 'tun',
-        realServers: [
-          { name: 'rs1', address: '10.0.0.11' },
-          { name: 'rs2', address: '10.0.0.12' },
-        ],
-        healthCheck: { type: 'tcp' },
-      },
-    ],
+    directors: [oneArm('dir1', 1)],
+    services: web('10.0.0.100', 'tun', '10.0.0', { type: 'tcp' }),
   },
   l7: {
     name: 'example-l7',
-    directors: [{ name: 'lb1', interfaces: [{ name: 'eth0', address: '10.0.0.1/24' }] }],
-    services: [
-      {
-        name: 'web',
-        vip: '10.0.0.1',
-        ports: [80],
-        scheduler: 'rr',
-        mode: 'nginx',
-        realServers: [
-          { name: 'rs1', address: '10.0.0.11' },
-          { name: 'rs2', address: '10.0.0.12' },
-        ],
-        healthCheck: { type: 'none' },
-      },
-    ],
+    directors: [oneArm('lb1', 1)],
+    services: web('10.0.0.1', 'nginx', '10.0.0', { type: 'none' }),
   },
 };
 

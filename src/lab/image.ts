@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import { LabError } from './errors.js';
 import { labCacheDir, projectRoot } from './paths.js';
+import { pidAlive } from './pid.js';
 
 /** Guest userland: the LVS tools, the layer-7 alternatives, and python3 for the agent. */
 export const GUEST_PACKAGES = [
@@ -209,15 +210,6 @@ function imageAt(dir: string, key: string, kernel: KernelPackage, cached: boolea
     cached,
     elapsedMs,
   };
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** One build at a time per cache dir; a lock left by a dead process is taken over. */

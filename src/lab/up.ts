@@ -5,6 +5,8 @@
  * the real tools, reload, rollback on failure), then wait until each VIP
  * answers. Also traffic (requests from `client`) and status.
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { execute, type ProgressEvent } from '../apply/execute.js';
 import { plan } from '../apply/plan.js';
 import type { Host } from '../host/types.js';
@@ -16,6 +18,19 @@ export interface UpOptions {
   onProgress?: (line: string) => void;
   /** How long to wait for every VIP to answer after apply. */
   readyTimeoutMs?: number;
+}
+
+/** Where a running lab keeps its design, for status, traffic, exec and `lvs-doctor --lab`. */
+export const DESIGN_FILE = 'design.json';
+
+export function saveLabDesign(stateDir: string, design: LabDesign): void {
+  writeFileSync(join(stateDir, DESIGN_FILE), `${JSON.stringify(design, null, 2)}\n`);
+}
+
+/** The design of the lab in stateDir; undefined while it is starting or after a half-built up. */
+export function loadLabDesign(stateDir: string): LabDesign | undefined {
+  const path = join(stateDir, DESIGN_FILE);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as LabDesign) : undefined;
 }
 
 /** Files under these paths live in a node's own /etc (or /run); the lab writes only those. */
@@ -112,21 +127,16 @@ export interface FetchResult {
 
 /** One HTTP GET from a node, timed inside the node (no agent round trip in the number). */
 export async function fetchOnce(from: Host, t: LabTarget, timeoutS: number): Promise<FetchResult> {
-  const r = await from.run(['sh', '-c', FETCH_ONE, 'sh', t.address, String(timeoutS)], { timeoutMs: (timeoutS + 5) * 1000 });
-  const [status, ms, ...body] = r.stdout.trim().split(' ');
-  return { ok: status === 'ok', ms: Number(ms), body: body.join(' '), error: r.stderr.trim() || r.stdout.trim() };
+  const r = await from.run(['sh', '-c', FETCH_MANY, 'sh', t.address, String(timeoutS), '1', ''], { timeoutMs: (timeoutS + 5) * 1000 });
+  const [status, us, ...body] = r.stdout.trim().split(' ');
+  return { ok: status === 'ok', ms: Number(us) / 1000, body: body.join(' '), error: r.stderr.trim() || r.stdout.trim() };
 }
-
-const FETCH_ONE = `t0=$(date +%s%N)
-if out=$(timeout "$2" busybox wget -q -O - "http://$1/" 2>&1); then s=ok; else s=fail; fi
-t1=$(date +%s%N)
-printf '%s %s %s\\n' "$s" "$(( (t1 - t0) / 1000 ))" "$(printf '%s' "$out" | head -n 1)"`;
 
 /** N requests in one go inside the client; one line each: status, microseconds, first body line. */
 const FETCH_MANY = `n=$3 i=0
 while [ "$i" -lt "$n" ]; do
   t0=$(date +%s%N)
-  if out=$(timeout "$2" busybox wget -q -O - "http://$1/" 2>/dev/null); then s=ok; else s=fail; fi
+  if out=$(timeout "$2" busybox wget -q -O - "http://$1/" 2>&1); then s=ok; else s=fail; fi
   t1=$(date +%s%N)
   printf '%s %s %s\\n' "$s" "$(( (t1 - t0) / 1000 ))" "$(printf '%s' "$out" | head -n 1)"
   i=$((i + 1))

@@ -16,6 +16,7 @@ import { AgentClient } from './agent-client.js';
 import { LabError } from './errors.js';
 import type { LabImage } from './image.js';
 import { labStateDir } from './paths.js';
+import { pidAlive } from './pid.js';
 
 export type Accel = 'tcg' | 'kvm';
 
@@ -69,15 +70,6 @@ export interface VmState {
 }
 
 const STATE_FILE = 'state.json';
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function isQemu(pid: number): boolean {
   try {

@@ -6,7 +6,7 @@
  */
 import { isL4, type Installation, type NormalizedService } from '../model.js';
 import { addressOf } from '../net.js';
-import { natGateway } from '../validate.js';
+import { directorNatAddress } from '../validate.js';
 
 const REWRITE: Record<NormalizedService['mode'], string> = {
   nat: 'rewrites the destination to a real server (DNAT) and the replies back (SNAT)',
@@ -49,7 +49,7 @@ export function renderDiagram(m: Installation, client?: string): string {
     out.push(`${dirs.join('  |  ')}${m.vrrp ? `   (VRRP v${m.vrrp.version}, advert ${m.vrrp.advertInt}s, ${m.vrrp.transport})` : ''}`);
     out.push(`   |  ${REWRITE[s.mode]}`);
     if (s.mode === 'nat') {
-      const gw = natGateway(m);
+      const gw = directorNatAddress(m);
       if (gw) out.push(`   |  real servers' gateway: ${gw}${m.natRouter ? ' (floats with the VIP)' : ''}`);
     }
     s.realServers.forEach((r, i) => {

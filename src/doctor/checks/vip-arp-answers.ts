@@ -8,7 +8,7 @@
  * must be 1)".
  */
 import type { Check, Finding } from '../check.js';
-import { firstLine, hasMode, ipAddrs, linkMacs, peersOf, routeGet, runTool, skip } from '../cde-support.js';
+import { hasMode, ipAddrs, linkMacs, peersOf, routeGet, runTool, skip } from '../cde-support.js';
 import type { Host } from '../../host/types.js';
 
 export interface VipArpProbe {
