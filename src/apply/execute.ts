@@ -37,13 +37,59 @@ export interface JournalEntry {
   previousMode?: number;
 }
 
+/**
+ * Where a node's journal stands. It is written BEFORE each backup and each
+ * write (write-ahead), so a process killed at any point leaves a journal
+ * that names every file it may have touched and where the old one is.
+ */
+export type JournalStatus =
+  /** Files are being backed up and replaced. */
+  | 'writing'
+  /** Every file of the node is written; scripts and reloads may have run. */
+  | 'written'
+  /** The apply finished and verified. */
+  | 'done'
+  /** The old files are back. */
+  | 'rolled-back';
+
+/** One node's journal file: `<backupRoot>/<stamp>/journal.json` on that node. */
+export interface NodeJournal {
+  stamp: string;
+  node: string;
+  status: JournalStatus;
+  entries: JournalEntry[];
+  /** Reload commands that ran, to run again after a rollback (the daemons then read the old files). */
+  reloads: string[][];
+}
+
+/**
+ * Points of an apply where a test can stop the process (to prove that a
+ * kill at any of them leaves a state rollback restores):
+ *  - after-backup: the first file's backup is saved, the live file is not yet replaced;
+ *  - between-nodes: one node's files are all written, the next node's not yet;
+ *  - after-reload: every script and reload ran, nothing is verified.
+ */
+export const CHECKPOINTS = ['after-backup', 'between-nodes', 'after-reload'] as const;
+export type Checkpoint = (typeof CHECKPOINTS)[number];
+
 export interface ExecuteOptions {
   hosts: Readonly<Record<string, Host>>;
   verify?: Verifier;
+  /**
+   * Checked once after every reload and before the per-node verification:
+   * does the service answer as a whole (a request through the VIP)? A
+   * failure rolls everything back, like a failed verification.
+   */
+  trace?: () => Promise<VerifyResult>;
+  /** Backup root for every node (default DEFAULT_BACKUP_ROOT). */
   backupRoot?: string;
+  /** Backup root per node, where nodes differ (a lab node keeps its own files under /etc only). */
+  backupRoots?: Readonly<Record<string, string>>;
   /** Names this apply's backup folder; default: an ISO timestamp. */
   stamp?: string;
   onProgress?: (e: ProgressEvent) => void;
+  /** Called at each checkpoint; a test hook (the wizard kills itself here under LVS_WIZARD_KILL_AT). */
+  checkpoint?: (point: Checkpoint, node: string) => void | Promise<void>;
 }
 
 export interface ApplyFailure {
@@ -70,12 +116,22 @@ class StepFailed extends Error {
   }
 }
 
+/** A stamp that sorts by time and is a safe directory name: 2024-05-01T10-00-00-000Z. */
+export function newStamp(now = new Date()): string {
+  return now.toISOString().replace(/[:.]/g, '-');
+}
+
+export function journalPath(backupRoot: string, stamp: string): string {
+  return `${backupRoot}/${stamp}/journal.json`;
+}
+
 export async function execute(plans: readonly NodePlan[], opts: ExecuteOptions): Promise<ExecuteResult> {
-  const stamp = opts.stamp ?? new Date().toISOString().replace(/[:.]/g, '-');
-  const backupRoot = opts.backupRoot ?? DEFAULT_BACKUP_ROOT;
+  const stamp = opts.stamp ?? newStamp();
+  const rootOf = (node: string) => opts.backupRoots?.[node] ?? opts.backupRoot ?? DEFAULT_BACKUP_ROOT;
   const emit = opts.onProgress ?? (() => undefined);
+  const checkpoint = opts.checkpoint ?? (() => undefined);
   const journal: JournalEntry[] = [];
-  const changedNodes = new Set<string>();
+  const journals = new Map<string, NodeJournal>();
   const verified: ExecuteResult['verified'] = [];
   const ran: Array<{ node: string; step: Extract<Step, { kind: 'run' }> }> = [];
 
@@ -92,10 +148,11 @@ export async function execute(plans: readonly NodePlan[], opts: ExecuteOptions):
       };
     }
   }
+  const save = (node: string) => saveNodeJournal(opts.hosts[node]!, rootOf(node), journals.get(node)!);
 
   try {
     // Phase 1: every file on every node, validated before it replaces anything.
-    for (const p of plans) {
+    for (const [i, p] of plans.entries()) {
       const host = opts.hosts[p.node]!;
       emit({ kind: 'node-start', node: p.node });
       for (const step of p.steps) {
@@ -107,15 +164,18 @@ export async function execute(plans: readonly NodePlan[], opts: ExecuteOptions):
         }
         await validateCandidate(host, p.node, step, stamp);
         const entry: JournalEntry = { node: p.node, path: step.path };
-        if (current !== undefined) {
-          const st = await host.run(['stat', '-c', '%a', step.path]);
-          if (st.exitCode === 0 && /^[0-7]+$/.test(st.stdout.trim())) entry.previousMode = parseInt(st.stdout.trim(), 8);
-          entry.backup = `${backupRoot}/${stamp}${step.path}`;
-          await host.writeFile(entry.backup, current, 0o600);
+        if (current !== undefined) entry.backup = `${rootOf(p.node)}/${stamp}${step.path}`;
+        // Write-ahead: the journal names the file and its backup before either is touched.
+        let nj = journals.get(p.node);
+        if (!nj) journals.set(p.node, (nj = { stamp, node: p.node, status: 'writing', entries: [], reloads: [] }));
+        nj.entries.push(entry);
+        journal.push(entry);
+        await save(p.node);
+        if (entry.backup) {
+          await backupFile(host, p.node, step.path, entry.backup);
+          await checkpoint('after-backup', p.node);
         }
         await host.writeFile(step.path, step.content, step.mode);
-        journal.push(entry);
-        changedNodes.add(p.node);
         emit({ kind: 'written', node: p.node, path: step.path, ...(entry.backup ? { backup: entry.backup } : {}) });
         const post = postWriteValidatorArgv(step.validator);
         if (post) {
@@ -126,8 +186,11 @@ export async function execute(plans: readonly NodePlan[], opts: ExecuteOptions):
           emit({ kind: 'validated', node: p.node, path: step.path, tool: post[0]! });
         }
       }
-      if (journal.some((j) => j.node === p.node)) {
-        await saveJournal(host, backupRoot, stamp, journal.filter((j) => j.node === p.node));
+      const nj = journals.get(p.node);
+      if (nj) {
+        nj.status = 'written';
+        await save(p.node);
+        if (i < plans.length - 1) await checkpoint('between-nodes', p.node);
       }
     }
 
@@ -136,20 +199,30 @@ export async function execute(plans: readonly NodePlan[], opts: ExecuteOptions):
       const host = opts.hosts[p.node]!;
       for (const step of p.steps) {
         if (step.kind !== 'run') continue;
-        if (step.onlyIfChanged && !changedNodes.has(p.node)) {
+        if (step.onlyIfChanged && !journals.has(p.node)) {
           emit({ kind: 'skipped', node: p.node, argv: step.argv, why: 'no changes' });
           continue;
         }
+        if (step.alsoAfterRollback && journals.has(p.node)) {
+          // Recorded before it runs: a kill during the reload still leaves a journal that reloads again after rollback.
+          journals.get(p.node)!.reloads.push(step.argv);
+          await save(p.node);
+        }
         const r = await host.run(step.argv, step.input !== undefined ? { input: step.input, timeoutMs: 120_000 } : { timeoutMs: 120_000 });
+        ran.push({ node: p.node, step });
         if (r.exitCode !== 0) {
           throw new StepFailed({ node: p.node, step: step.why, message: `${describeArgv(step.argv)} exited ${r.exitCode} on ${host.describe()}`, output: `${r.stderr}${r.stdout}` });
         }
-        ran.push({ node: p.node, step });
         emit({ kind: 'ran', node: p.node, argv: step.argv, why: step.why });
       }
     }
+    if (journals.size > 0) await checkpoint('after-reload', plans[plans.length - 1]!.node);
 
-    // Phase 3: verification by the caller's checks (the doctor's, for the wizard).
+    // Phase 3: the service as a whole, then each node by the caller's checks (the doctor's, for the wizard).
+    if (opts.trace && journals.size > 0) {
+      const t = await opts.trace();
+      if (!t.ok) throw new StepFailed({ node: '-', step: 'trace', message: 'the service does not answer through its VIP after the apply', output: t.details.join('\n') });
+    }
     if (opts.verify) {
       for (const p of plans) {
         const v = p.steps.find((s): s is Extract<Step, { kind: 'verify' }> => s.kind === 'verify');
@@ -160,12 +233,22 @@ export async function execute(plans: readonly NodePlan[], opts: ExecuteOptions):
         emit({ kind: 'verified', node: p.node, details: res.details });
       }
     }
+    for (const [node, nj] of journals) {
+      nj.status = 'done';
+      await save(node);
+    }
     return { ok: true, changed: journal.map((j) => ({ node: j.node, path: j.path })), journal, stamp, rolledBack: false, verified };
   } catch (e) {
     const failure: ApplyFailure =
       e instanceof StepFailed ? e.failure : { node: '?', step: 'apply', message: e instanceof Error ? e.message : String(e), output: '' };
     emit({ kind: 'failed', node: failure.node, message: failure.message });
-    await rollback(journal, opts.hosts, emit);
+    let rolledBack = true;
+    try {
+      await rollback(journal, opts.hosts, emit);
+    } catch (r) {
+      rolledBack = false;
+      failure.output = `${failure.output}${failure.output ? '\n' : ''}rollback stopped: ${r instanceof Error ? r.message : String(r)} (lvs-wizard rollback --to ${stamp} tries again)`;
+    }
     // Bring daemons back on the restored files.
     const again = new Set<string>();
     for (const { node, step } of ran) {
@@ -173,7 +256,13 @@ export async function execute(plans: readonly NodePlan[], opts: ExecuteOptions):
       again.add(`${node}\0${step.argv.join(' ')}`);
       await opts.hosts[node]!.run(step.argv).catch(() => undefined);
     }
-    return { ok: false, changed: [], journal, stamp, failure, rolledBack: true, verified };
+    if (rolledBack) {
+      for (const [node, nj] of journals) {
+        nj.status = 'rolled-back';
+        await save(node).catch(() => undefined);
+      }
+    }
+    return { ok: false, changed: [], journal, stamp, failure, rolledBack, verified };
   }
 }
 
@@ -194,18 +283,54 @@ async function validateCandidate(host: Host, node: string, step: Extract<Step, {
   }
 }
 
-async function saveJournal(host: Host, root: string, stamp: string, entries: JournalEntry[]): Promise<void> {
-  await host.writeFile(`${root}/${stamp}/journal.json`, `${JSON.stringify({ stamp, entries }, null, 2)}\n`, 0o600);
+/**
+ * The backup is a copy by `cp -p`: the same bytes (text or not), mode,
+ * owner and times, so a restore is byte-identical and keeps the mtime.
+ */
+const BACKUP_SCRIPT = 'set -e; mkdir -p -- "$(dirname -- "$2")"; cp -p -- "$1" "$2.part"; mv -f -- "$2.part" "$2"';
+/** Restore atomically (copy beside the file, then rename over it); exit 3 when the backup was never made. */
+const RESTORE_SCRIPT = '[ -e "$1" ] || exit 3; set -e; cp -p -- "$1" "$2.lvs-restore"; mv -f -- "$2.lvs-restore" "$2"';
+
+async function backupFile(host: Host, node: string, path: string, backup: string): Promise<void> {
+  const r = await host.run(['sh', '-c', BACKUP_SCRIPT, 'sh', path, backup], { timeoutMs: 60_000 });
+  if (r.exitCode !== 0) throw new StepFailed({ node, step: `back up ${path}`, message: `cannot copy ${path} to ${backup} on ${host.describe()}`, output: r.stderr });
 }
 
-/** Undo in reverse order: restore backups, remove files that did not exist. */
+/** Write a node's journal (atomically, like every file the engine writes). */
+export async function saveNodeJournal(host: Host, root: string, nj: NodeJournal): Promise<void> {
+  await host.writeFile(journalPath(root, nj.stamp), `${JSON.stringify(nj, null, 2)}\n`, 0o600);
+}
+
+/** Read a node's journal of one apply; undefined when that node has none (it was not touched). */
+export async function readNodeJournal(host: Host, backupRoot: string, stamp: string): Promise<NodeJournal | undefined> {
+  const text = await host.readFile(journalPath(backupRoot, stamp));
+  if (text === undefined) return undefined;
+  const j = JSON.parse(text) as Partial<NodeJournal> & { entries: JournalEntry[] };
+  // Journals of earlier versions had no status or reloads: they were written after the node's files.
+  return { stamp: j.stamp ?? stamp, node: j.node ?? j.entries[0]?.node ?? '?', status: j.status ?? 'written', entries: j.entries, reloads: j.reloads ?? [] };
+}
+
+/** The stamps of journals on a node that never reached done or rolled-back (an apply that was killed). */
+export async function unfinishedJournals(host: Host, backupRoot: string): Promise<string[]> {
+  const r = await host.run(['sh', '-c', 'for f in "$1"/*/journal.json; do [ -e "$f" ] && grep -qE \'"status": "(writing|written)"\' "$f" && basename "$(dirname "$f")"; done; exit 0', 'sh', backupRoot], {
+    timeoutMs: 60_000,
+  });
+  return r.stdout.split('\n').filter((l) => /^[0-9A-Za-z._-]+$/.test(l));
+}
+
+/**
+ * Undo in reverse order: restore backups, remove files that did not exist.
+ * An entry whose backup was never made (the process stopped between the
+ * journal and the copy) left its file untouched: it is skipped.
+ */
 export async function rollback(journal: readonly JournalEntry[], hosts: Readonly<Record<string, Host>>, emit: (e: ProgressEvent) => void = () => undefined): Promise<void> {
   for (const j of [...journal].reverse()) {
     const host = hosts[j.node];
     if (!host) continue;
     if (j.backup) {
-      const old = await host.readFile(j.backup);
-      if (old !== undefined) await host.writeFile(j.path, old, j.previousMode ?? 0o644);
+      const r = await host.run(['sh', '-c', RESTORE_SCRIPT, 'sh', j.backup, j.path], { timeoutMs: 60_000 });
+      if (r.exitCode === 3) continue;
+      if (r.exitCode !== 0) throw new Error(`cannot restore ${j.path} from ${j.backup} on ${host.describe()}: ${r.stderr.trim()}`);
     } else {
       await host.run(['rm', '-f', j.path]);
     }

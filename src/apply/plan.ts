@@ -42,6 +42,22 @@ export interface PlanOptions {
   fileFilter?: (path: string) => boolean;
 }
 
+/**
+ * How to plan for a node of lvs-lab. A lab node has its own /etc, /run and
+ * /tmp but shares every other path with the other nodes of the VM
+ * (src/lab/nodes.ts), and has no init: only files under /etc are written
+ * (not systemd units), daemons are started or signalled directly, and the
+ * setup script runs with --boot.
+ */
+export const LAB_NODE_PLAN: Readonly<Omit<PlanOptions, 'nodes'>> = {
+  serviceManager: 'direct',
+  setupArgs: ['--boot'],
+  fileFilter: (path) => path.startsWith('/etc/') && !path.startsWith('/etc/systemd/'),
+};
+
+/** Backups of a lab node live in its private /etc (its /var is shared with the other nodes). */
+export const LAB_BACKUP_ROOT = '/etc/lvs-toolkit/backups';
+
 export interface NodePlan {
   node: string;
   role: NodeRole;

@@ -13,7 +13,7 @@ import type { Host } from '../host/types.js';
 import { attachLab } from '../lab/backend.js';
 import { loadLabDesign } from '../lab/up.js';
 import type { Check, Result } from '../doctor/check.js';
-import { applyFix, fixable } from '../doctor/fix.js';
+import { applyFix, fixable, fixNode } from '../doctor/fix.js';
 import { REACHABLE, REACHABLE_ID } from '../doctor/reachable.js';
 import { CHECKS } from '../doctor/registry.js';
 import { renderJson } from '../doctor/report-json.js';
@@ -22,7 +22,7 @@ import { detectMachine } from '../doctor/roles.js';
 import { hasFailure, runChecks, type RunnerEvent, type Target } from '../doctor/runner.js';
 import { configTargets, explicitTargets, labTargets, machineTargets, } from '../doctor/targets.js';
 import { parseArgv, UserError } from './common.js';
-import { loadDesign } from './io.js';
+import { loadDesign, targetErrors } from './io.js';
 
 export const USAGE = 'usage: lvs-doctor [CHECK-ID…] [--lab | --config FILE [--ssh] | --director URI --real URI … --client URI] [--json] [--strict] [--fix [--yes]]';
 
@@ -214,17 +214,20 @@ async function fixAll(results: readonly Result[], targets: readonly Target[], f:
     return results;
   }
   const applied: Result[] = [];
+  const nodes = new Set(targets.map((t) => t.node));
   for (const r of todo) {
-    const target = targets.find((t) => t.node === r.host);
+    // The fault may lie on another node than the one that saw it (an ARP probe run for the director hears a real server leak).
+    const on = fixNode(r, nodes);
+    const target = targets.find((t) => t.node === on);
     if (!target) continue;
-    say(`\n${r.host}: ${r.id}: ${r.message}`);
+    say(`\n${r.host}: ${r.id}: ${r.message}${on !== r.host ? ` (the fix runs on ${on})` : ''}`);
     for (const l of fixLines(r.fix!)) say(`  ${l}`);
-    const go = f.yes || (await confirm(`Apply this fix on ${r.host}?`));
+    const go = f.yes || (await confirm(`Apply this fix on ${on}?`));
     if (!go) {
       say('  skipped');
       continue;
     }
-    const res = await applyFix(r, target.host);
+    const res = await applyFix(r, target.host, {}, on);
     if (res.ok) {
       say(`  applied${res.changed.length ? ` (changed ${res.changed.map((c) => c.path).join(', ')}; backups under /var/backups/lvs-toolkit/${res.stamp})` : ''}`);
       applied.push(r);
@@ -235,12 +238,13 @@ async function fixAll(results: readonly Result[], targets: readonly Target[], f:
   }
   if (applied.length === 0) return results;
   const ids = [...new Set(applied.map((r) => r.id))];
-  const nodes = new Set(applied.map((r) => r.host));
+  const reporters = new Set(applied.map((r) => r.host));
   const key = (r: Result) => `${r.id}\0${r.host}`;
-  const affected = new Set(results.filter((r) => ids.includes(r.id) && nodes.has(r.host)).map(key));
-  say(`\nRe-running ${ids.join(', ')} on ${[...nodes].join(', ')}…`);
+  const affected = new Set(results.filter((r) => ids.includes(r.id) && reporters.has(r.host)).map(key));
+  say(`\nRe-running ${ids.join(', ')} on ${[...reporters].join(', ')}…`);
+  // Every target stays in the run (filtered afterwards) so a check that probes from a peer still has it.
   const fresh = await runChecks(
-    targets.filter((t) => nodes.has(t.node)),
+    targets,
     CHECKS.filter((c) => ids.includes(c.id)),
   );
   const again = fresh.filter((r) => affected.has(key(r)));
@@ -283,13 +287,7 @@ async function doctor(argv: string[]): Promise<number> {
   const tty = Boolean(process.stdout.isTTY);
   if (f.fix && !f.yes && !(tty && process.stdin.isTTY)) throw new UserError('--fix asks before each change; without a terminal to ask on, add --yes', USAGE);
   const renderer: Renderer = f.json ? 'json' : tty ? 'ink' : 'text';
-  let targets: Target[];
-  try {
-    targets = await buildTargets(f);
-  } catch (e) {
-    if (e instanceof TargetError) throw new UserError(e.message, e.hint);
-    throw e;
-  }
+  let targets: Target[] = await targetErrors(() => buildTargets(f));
   const recorders = f.record !== undefined ? await recordTargets(targets) : undefined;
   if (recorders) targets = recorders.targets;
   const selected = f.ids.length > 0 ? CHECKS.filter((c) => f.ids.includes(c.id)) : CHECKS;

@@ -5,6 +5,7 @@ import { importConfig, type Format } from '../core/import.js';
 import type { Installation } from '../core/model.js';
 import type { IncludedFile } from '../core/parse/types.js';
 import { formatProblem, type Problem } from '../core/problems.js';
+import { HostUnreachableError, TargetError } from '../host/errors.js';
 import { UserError } from './common.js';
 
 /** Read a text file the user named; a missing or unreadable file is their error (exit 2). */
@@ -112,4 +113,15 @@ export function loadDesign(
     throw new UserError(`${name}: ${n} problem(s), ${opts.consequence}`, opts.hint, opts.exitCode ?? 1);
   }
   return { model: r.model, format: r.format ?? 'yaml', warnings: r.warnings, name };
+}
+
+/** A bad target URI or a machine that cannot be reached is the user's to fix: a message and a hint, no stack. */
+export async function targetErrors<T>(fn: () => T | Promise<T>, unreachableExit = 2): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof TargetError) throw new UserError(e.message, e.hint);
+    if (e instanceof HostUnreachableError) throw new UserError(e.message, 'check the target URI and that you can ssh there as that user (keys, host key)', unreachableExit);
+    throw e;
+  }
 }

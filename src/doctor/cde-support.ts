@@ -1,18 +1,17 @@
 /**
  * What the checks of sections C, D and E (real servers, VRRP, containers)
  * share: reading sysctls and `ip -j` output through a Host, finding a node's
- * place in the design, building sysctl fixes, and reading a firewall ruleset
- * for the verdict a given packet would get. Reading is I/O (takes a Host);
- * everything that judges is pure.
+ * place in the design, building sysctl fixes, reloading keepalived. Reading
+ * is I/O (takes a Host); everything that judges is pure.
  */
 import type { Installation, NormalizedRealServer, NormalizedService, NormalizedVrrp } from '../core/model.js';
 import { isL4 } from '../core/model.js';
 import { addressOf } from '../core/net.js';
-import { effectiveVrrp } from '../core/render/keepalived.js';
+import { effectiveVrrp, KEEPALIVED_CONF_PATH } from '../core/render/keepalived.js';
+import { reloadFor, type ServiceManager } from '../apply/plan.js';
 import { SETUP_SCRIPT_PATH, SYSCTL_PATH, sysctlKey } from '../core/render/real-server.js';
 import type { Host, RunResult } from '../host/types.js';
 import type { CheckContext, Finding, Fix } from './check.js';
-import type { RulesetObservation } from './firewall-verdict.js';
 
 /** Exit code of a command that does not exist (Host.run contract). */
 export const NOT_INSTALLED = 127;
@@ -171,27 +170,6 @@ export function firstLine(text: string): string {
   return text.trim().split('\n')[0] ?? '';
 }
 
-/**
- * The host's rulesets: `nft list ruleset`, and `iptables-save` only when
- * `iptables -V` says legacy (the nf_tables backend's rules already show in
- * nft's listing). Undefined when neither tool is installed.
- */
-export async function readRulesets(host: Host): Promise<RulesetObservation | undefined> {
-  const notes: string[] = [];
-  const out: RulesetObservation = { notes };
-  const nft = await runTool(host, ['nft', 'list', 'ruleset']);
-  if (nft && nft.exitCode === 0) out.nft = nft.stdout;
-  else if (nft) notes.push(`nft list ruleset: exit ${nft.exitCode}: ${firstLine(nft.stderr)}`);
-  const v = await runTool(host, ['iptables', '-V']);
-  if (v && /legacy/.test(v.stdout)) {
-    const save = await runTool(host, ['iptables-save']);
-    if (save && save.exitCode === 0) out.iptablesLegacy = save.stdout;
-    else if (save) notes.push(`iptables-save: exit ${save.exitCode}: ${firstLine(save.stderr)}`);
-  }
-  if (!nft && !v) return undefined;
-  return out;
-}
-
 /** Where a NAT real server's reply to a client goes, and where it should. */
 export interface NatRouteObservation {
   /** The client address probed: a peer client's, else a documentation address standing for "any client off this subnet". */
@@ -302,4 +280,22 @@ export function hostedContainers(model: Installation | undefined, hostName: stri
 export function vzConfValue(text: string, key: string): string | undefined {
   const m = new RegExp(`^\\s*${key}\\s*=\\s*"?([^"\\n]*)"?`, 'm').exec(text);
   return m?.[1];
+}
+
+/**
+ * How daemons are reloaded on a host: systemd when `systemctl
+ * is-system-running` answers a state of a running manager; otherwise (no
+ * systemctl, or "offline": a container or the lab's nodes without systemd as
+ * PID 1) the daemon is signalled directly through its pid file, the way
+ * apply's reloadFor does for the lab.
+ */
+export async function detectServiceManager(host: Host): Promise<ServiceManager> {
+  const r = await host.run(['systemctl', 'is-system-running'], { timeoutMs: 10_000 });
+  if (r.exitCode === NOT_INSTALLED) return 'direct';
+  return /^(running|degraded|starting|initializing|maintenance|stopping)$/.test(r.stdout.trim()) ? 'systemd' : 'direct';
+}
+
+/** The argv that makes keepalived re-read keepalived.conf (or start it) with this service manager: apply's own reload step. */
+export function keepalivedReload(sm: ServiceManager): string[] {
+  return reloadFor(KEEPALIVED_CONF_PATH, 'keepalived', sm)!.argv;
 }

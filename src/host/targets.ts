@@ -8,6 +8,8 @@
  *   lxd:NAME                   lxc exec NAME --
  *   lxc:NAME                   lxc-attach -n NAME --
  *   vz:CTID                    vzctl exec2 CTID (vzctl exec when exec2 is missing)
+ *   lab:NODE                   a node of the running lvs-lab (only where a command
+ *                              has attached the lab: see setLabHosts)
  *
  * A container target runs its prefix on its host; `--host-of
  * lxd:web1=ssh://node1` names that host, because the kernel modules, venet
@@ -26,11 +28,12 @@ export type Target =
   | { kind: 'netns'; name: string }
   | { kind: 'lxd'; name: string }
   | { kind: 'lxc'; name: string }
-  | { kind: 'vz'; ctid: string };
+  | { kind: 'vz'; ctid: string }
+  | { kind: 'lab'; node: string };
 
 export type ContainerTarget = Extract<Target, { kind: 'netns' | 'lxd' | 'lxc' | 'vz' }>;
 
-const EXPECTED = 'local, ssh://[user@]host[:port], netns:NAME, lxd:NAME, lxc:NAME or vz:CTID';
+const EXPECTED = 'local, ssh://[user@]host[:port], netns:NAME, lxd:NAME, lxc:NAME or vz:CTID (lab:NODE for a node of the running lab)';
 const HINT = `a target is one of: ${EXPECTED}`;
 
 /** ip-netns(8) names a file under /var/run/netns: no slash, not "." or "..". */
@@ -41,6 +44,8 @@ const LXD_NAME = /^[A-Za-z][A-Za-z0-9-]{0,62}$/;
 const LXC_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** OpenVZ: a numeric CTID, or a name given with vzctl --name. */
 const VZ_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** lvs-lab node names (src/lab/nodes.ts NODE_NAME). */
+const LAB_NODE = /^[a-z][a-z0-9-]{0,14}$/;
 const SSH_USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 const IPV6 = /^[0-9A-Fa-f:.]+(?:%[A-Za-z0-9_.-]+)?$/;
@@ -90,6 +95,9 @@ export function parseTarget(uri: string): Target {
     case 'vz':
       if (!VZ_ID.test(name)) throw bad(uri, 'expected vz:CTID, an OpenVZ container id (e.g. vz:101)');
       return { kind: 'vz', ctid: name };
+    case 'lab':
+      if (!LAB_NODE.test(name)) throw bad(uri, 'expected lab:NODE, a lab node name (a lower-case letter, then letters, digits, dashes; at most 15)');
+      return { kind: 'lab', node: name };
     default:
       throw bad(uri, `expected ${EXPECTED}`);
   }
@@ -108,6 +116,8 @@ export function formatTarget(t: Target): string {
       return `${t.kind}:${t.name}`;
     case 'vz':
       return `vz:${t.ctid}`;
+    case 'lab':
+      return `lab:${t.node}`;
   }
 }
 
@@ -126,7 +136,7 @@ export function parseHostOf(spec: string): HostOf {
   const containerUri = spec.slice(0, eq);
   const hostUri = spec.slice(eq + 1);
   const container = parseTarget(containerUri);
-  if (container.kind === 'local' || container.kind === 'ssh') {
+  if (container.kind === 'local' || container.kind === 'ssh' || container.kind === 'lab') {
     throw new TargetError(`bad --host-of ${JSON.stringify(spec)}: expected a container (netns:, lxd:, lxc:, vz:) before "=", got ${JSON.stringify(containerUri)}`, HINT);
   }
   const host = parseTarget(hostUri);
@@ -169,11 +179,26 @@ export function vzctlHasExec2(on: Host): Promise<boolean> {
   return p;
 }
 
+/** The running lab's node Hosts, as the command that attached the lab hands them in. */
+export type LabHosts = (node: string) => Host;
+
+let labHosts: LabHosts | undefined;
+
+/**
+ * Let `lab:NODE` targets resolve. The host room cannot reach the lab (the
+ * lab builds on hosts, not the other way round: DESIGN rule 0), so a command
+ * that attached a running lab (bin/) hands its node Hosts in here; `undefined`
+ * forgets them when the lab is detached.
+ */
+export function setLabHosts(resolve: LabHosts | undefined): void {
+  labHosts = resolve;
+}
+
 /** The Host for a target URI. Container targets are PrefixHosts whose `on` is their host. */
 export function hostFor(uri: string, opts: HostForOptions = {}): Host {
   const t = parseTarget(uri);
   const on = opts.on === undefined ? undefined : typeof opts.on === 'string' ? hostFor(opts.on, { ...(opts.ssh ? { ssh: opts.ssh } : {}) }) : opts.on;
-  if (on && (t.kind === 'local' || t.kind === 'ssh')) throw new TargetError(`${uri} is not a container: only netns:, lxd:, lxc: and vz: targets have a host`, HINT);
+  if (on && (t.kind === 'local' || t.kind === 'ssh' || t.kind === 'lab')) throw new TargetError(`${uri} is not a container: only netns:, lxd:, lxc: and vz: targets have a host`, HINT);
   const base = on ?? new LocalHost();
   const at = on ? `@${on.describe()}` : '';
   switch (t.kind) {
@@ -198,6 +223,9 @@ export function hostFor(uri: string, opts: HostForOptions = {}): Host {
         on: base,
         shell: true,
       });
+    case 'lab':
+      if (!labHosts) throw new TargetError(`${uri}: no lab is attached`, 'lab:NODE targets work with a running lab: lvs-wizard apply FILE --lab, or lvs-lab up first');
+      return labHosts(t.node);
   }
 }
 

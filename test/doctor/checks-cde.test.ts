@@ -2,8 +2,9 @@
  * Checks of sections C, D, E: `evaluate` on hand-written observations (pass,
  * each way to fail, skip), and `detect` + `evaluate` on what the real DR lab
  * answered (fixtures/hosts/cde-dr-*: healthy; rs1's ARP sysctls zeroed; VRRP
- * dropped on dir2's input), replayed by a fake Host that refuses anything
- * unrecorded.
+ * dropped on dir2's input; lab-dr-listen-rip: rs2's web server bound to its
+ * RIP), recorded with `lvs-doctor --lab --record` and replayed by
+ * RecordedHost, which refuses anything unrecorded.
  */
 import { describe, expect, it } from 'vitest';
 import type { Check, CheckContext, Finding, Role } from '../../src/doctor/check.js';
@@ -11,7 +12,6 @@ import { GROUP_C_D_E } from '../../src/doctor/checks/group-c-d-e.js';
 import { EXAMPLES } from '../../src/lab/examples.js';
 import { labDesign } from '../../src/lab/topology.js';
 import type { Installation } from '../../src/core/model.js';
-import { iptablesInputVerdict, nftInputVerdict } from '../../src/doctor/firewall-verdict.js';
 import { scanKeepalived } from '../../src/doctor/cde-support.js';
 import { fakeHost, inlineHost } from './fake-host-cde.js';
 import { loadYamlModel, toModel } from '../helpers/fixtures.js';
@@ -90,7 +90,8 @@ describe('recorded DR lab (fixtures/hosts/cde-dr-*)', () => {
     expect(statuses(await runRecorded('cde-dr-split-brain', 'dir1', 'vrrp-split-brain'))).toEqual(['skip']);
     const fw = await runRecorded('cde-dr-split-brain', 'dir2', 'vrrp-firewall');
     expect(fw[0]).toMatchObject({ status: 'fail' });
-    expect(fw[0]!.evidence[0]).toContain('inet cde_break input: ip protocol vrrp drop');
+    expect(fw[0]!.evidence.join('\n')).toContain('inet cde_break input: ip protocol vrrp drop');
+    expect(fw[0]!.fix!.commands[0]!.slice(0, 6)).toEqual(['nft', 'insert', 'rule', 'inet', 'cde_break', 'input']);
     expect(statuses(await runRecorded('cde-dr-split-brain', 'dir1', 'vrrp-firewall'))).toEqual(['pass']);
   });
 });
@@ -107,6 +108,53 @@ const ifs = (...xs: Array<[string, string, number]>) => {
   }
   return [...m.values()];
 };
+
+describe('rs-listening (recorded: fixtures/hosts/lab-dr-listen-rip, rs2 restarted as `busybox httpd -p 10.0.0.12:80`)', () => {
+  const c = byId('rs-listening');
+  it('rs2 bound to its RIP only fails; rs1 on 0.0.0.0 passes', async () => {
+    const [bad] = await runRecorded('lab-dr-listen-rip', 'rs2', 'rs-listening');
+    expect(bad!.status).toBe('fail');
+    expect(bad!.message).toContain('listens only on 10.0.0.12');
+    expect(bad!.evidence).toContain('tcp/80 listening on: 10.0.0.12');
+    expect(statuses(await runRecorded('lab-dr-listen-rip', 'rs1', 'rs-listening'))).toEqual(['pass']);
+  });
+  it('parses ss: wildcard, v6, device-bound, udp', async () => {
+    const { parseSsListening } = await import('../../src/doctor/checks/rs-listening.js');
+    const text = 'LISTEN 0      4096         0.0.0.0:80        0.0.0.0:*\nLISTEN 0 511 *:443 *:*\nLISTEN 0 5 127.0.0.53%lo:53 0.0.0.0:*\nLISTEN 0 128 [::]:22 [::]:*\nLISTEN 0 128 [::ffff:10.0.0.100]:8080 [::]:*\n';
+    expect(parseSsListening(text, 'tcp')).toEqual([
+      { protocol: 'tcp', address: '0.0.0.0', port: 80 },
+      { protocol: 'tcp', address: '*', port: 443 },
+      { protocol: 'tcp', address: '127.0.0.53', device: 'lo', port: 53 },
+      { protocol: 'tcp', address: '::', port: 22 },
+      { protocol: 'tcp', address: '::ffff:10.0.0.100', port: 8080 },
+    ]);
+  });
+  const sock = (address: string, port = 80, protocol: 'tcp' | 'udp' = 'tcp') => ({ protocol, address, port });
+  it.each([
+    ['DR on 0.0.0.0', ['dr'], [sock('0.0.0.0')], 'pass'],
+    ['DR on the VIP', ['dr'], [sock('10.0.0.100')], 'pass'],
+    ['DR dual-stack *', ['dr'], [sock('*')], 'pass'],
+    ['DR on the RIP only', ['dr'], [sock('10.0.0.11')], 'fail'],
+    ['DR nothing on the port', ['dr'], [sock('0.0.0.0', 8080)], 'fail'],
+    ['DR udp socket does not serve tcp', ['dr'], [sock('0.0.0.0', 80, 'udp')], 'fail'],
+  ] as const)('%s → %s', (_n, modes, sockets, status) => {
+    const [f] = c.evaluate({ sockets: [...sockets], read: [] }, rsCtx([...modes]));
+    expect(f!.status).toBe(status);
+    if (status === 'fail') {
+      expect(f!.fix!.commands).toEqual([]);
+      expect(f!.fix!.why).toContain('0.0.0.0:80');
+    }
+  });
+  it('NAT: the RIP is right; ss missing or no design is a skip', () => {
+    const nat = toModel({ ...EXAMPLES.nat });
+    const rip = nat.services[0]!.realServers[0]!;
+    const port = rip.port || nat.services[0]!.ports[0]!;
+    expect(c.evaluate({ sockets: [sock(rip.address, port)], read: [] }, rsCtx(['nat'], nat, rip.name))[0]!.status).toBe('pass');
+    expect(c.evaluate({ sockets: [sock(nat.services[0]!.vip, port)], read: [] }, rsCtx(['nat'], nat, rip.name))[0]!.status).toBe('fail');
+    expect(c.evaluate({ read: ['ss: exit 127'] }, rsCtx(['dr']))[0]!.status).toBe('skip');
+    expect(c.evaluate({ sockets: [], read: [] }, { ...rsCtx(['dr']), model: undefined })[0]!.status).toBe('skip');
+  });
+});
 
 describe('rs-vip', () => {
   const c = byId('rs-vip');
@@ -128,6 +176,22 @@ describe('rs-vip', () => {
     const tun = toModel({ ...EXAMPLES.tun });
     expect(c.evaluate({ ifaces: ifs(['tunl0', '10.0.0.100', 32]) }, rsCtx(['tun'], tun))[0]!.status).toBe('pass');
     expect(c.evaluate({ ifaces: ifs(['lo', '10.0.0.100', 32]) }, rsCtx(['tun'], tun))[0]!.message).toContain('see rs-tunnel');
+  });
+  it('TUN: tunl0 exists but lost the VIP (ip -4 addr does not list it) → fail, the VIP goes back on tunl0', () => {
+    const tun = toModel({ ...EXAMPLES.tun });
+    const [f] = c.evaluate({ ifaces: ifs(['lo', '127.0.0.1', 8], ['eth0', '10.0.0.11', 24]), tunl0Exists: true }, rsCtx(['tun'], tun));
+    expect(f!.status).toBe('fail');
+    expect(f!.fix!.commands).toEqual([['ip', 'addr', 'replace', '10.0.0.100/32', 'dev', 'tunl0']]);
+  });
+  it('TUN detect asks `ip link` about tunl0 when `ip -4 addr` does not show it', async () => {
+    const tun = toModel({ ...EXAMPLES.tun });
+    const host = inlineHost('rs1', {
+      'ip -j -4 addr show': { stdout: JSON.stringify([{ ifname: 'lo', flags: ['UP'], addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8 }] }]) },
+      'ip -j link show tunl0': { stdout: JSON.stringify([{ ifname: 'tunl0', flags: ['NOARP', 'UP'] }]) },
+    }, {});
+    const ctx = rsCtx(['tun'], tun);
+    expect(await c.detect(host, ctx)).toMatchObject({ tunl0Exists: true });
+    expect(c.evaluate(await c.detect(host, ctx), ctx)[0]!.status).toBe('fail');
   });
 });
 
@@ -212,6 +276,19 @@ describe('director-side checks', () => {
     const f = c.evaluate({ table, probes: [{ service: 'web', rs: 'rs1', address: '10.0.0.11', port: 80, alive: true }, { service: 'web', rs: 'rs2', address: '10.0.0.12', port: 80, alive: false }] }, dirCtx())[0]!;
     expect(f.status).toBe('fail');
     expect(f.message).toContain('rs1 answers but is not in the table; rs2 does not answer but still takes traffic');
+    // Without systemd (the lab, most containers) keepalived is signalled through its pid file, never systemctl.
+    expect(f.fix!.commands[0]).toEqual(['ipvsadm', '-a', '-t', '10.0.0.100:80', '-r', '10.0.0.11:80', '-g', '-w', '1']);
+    expect(f.fix!.commands[1]![0]).toBe('sh');
+    expect(f.fix!.commands[1]!.join(' ')).toContain('kill -HUP "$(cat /run/keepalived.pid)"');
+    expect(f.fix!.commands.flat()).not.toContain('systemctl');
+    const sd = c.evaluate({ table, probes: [{ service: 'web', rs: 'rs2', address: '10.0.0.12', port: 80, alive: false }], serviceManager: 'systemd' }, dirCtx())[0]!;
+    expect(sd.fix!.commands).toEqual([['systemctl', 'reload-or-restart', 'keepalived']]);
+  });
+  it('the service manager: systemd only when systemctl answers for a running manager', async () => {
+    const { detectServiceManager } = await import('../../src/doctor/cde-support.js');
+    expect(await detectServiceManager(inlineHost('a', { 'systemctl is-system-running': { stdout: 'degraded\n', exitCode: 1 } }, {}))).toBe('systemd');
+    expect(await detectServiceManager(inlineHost('b', { 'systemctl is-system-running': { stdout: 'offline\n', exitCode: 1 } }, {}))).toBe('direct');
+    expect(await detectServiceManager(inlineHost('c', { 'systemctl is-system-running': { stderr: 'systemctl: not found', exitCode: 127 } }, {}))).toBe('direct');
   });
   it('keepalived-config-test: 0 passes, 5 fails with its messages, script security gets its own fix, 143 warns', () => {
     const c = byId('keepalived-config-test');
@@ -220,7 +297,11 @@ describe('director-side checks', () => {
     expect(bad.status).toBe('fail');
     expect(bad.evidence).toContain("(/etc/keepalived/keepalived.conf: Line 30) Unknown keyword 'lb_algoo'");
     const sec = c.evaluate({ present: true, result: { exitCode: 5, stderr: 'SECURITY VIOLATION - scripts are being executed but script_security not enabled.\n' } }, dirCtx())[0]!;
-    expect(sec.fix!.files[0]!.lines).toEqual(['enable_script_security', 'script_user keepalived_script']);
+    expect(sec.fix!.why).toContain('enable_script_security');
+    // A config error is a person's edit: the finding writes nothing and runs nothing (--fix does not claim it).
+    expect(sec.fix!.commands).toEqual([]);
+    expect(bad.fix!.files).toEqual([]);
+    expect(bad.fix!.commands).toEqual([]);
     expect(c.evaluate({ present: true, result: { exitCode: 143, stderr: 'Terminated' } }, dirCtx())[0]!.status).toBe('warn');
     expect(c.evaluate({ present: false }, dirCtx())[0]!.status).toBe('skip');
   });
@@ -256,17 +337,60 @@ describe('VRRP config checks', () => {
   });
 });
 
-describe('firewall-verdict', () => {
-  it('nft: a drop in any input base chain wins; rules for other ports or established traffic do not count', () => {
-    const rs = 'table inet f {\n\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\tct state established,related accept\n\t\tiifname "lo" accept\n\t\ttcp dport 22 accept\n\t}\n}\n';
-    expect(nftInputVerdict(rs, { protocol: 'tcp', daddr: '10.0.0.100', dport: 80 })).toEqual({ verdict: 'drop', by: 'inet f input: policy drop' });
-    expect(nftInputVerdict(rs.replace('tcp dport 22', 'tcp dport { 22, 80 }'), { protocol: 'tcp', daddr: '10.0.0.100', dport: 80 }).verdict).toBe('accept');
-    expect(nftInputVerdict(rs.replace('tcp dport 22 accept', 'meta mark 0x1 accept'), { protocol: 'tcp', daddr: '10.0.0.100', dport: 80 }).verdict).toBe('maybe-drop');
+/** nft -j list ruleset for hand-written tables: chains are [family, table, name, hook?, policy?], rules [family, table, chain, expr[]]. */
+const nftJson = (chains: Array<[string, string, string, string?, string?]>, rules: Array<[string, string, string, unknown[]]>) =>
+  JSON.stringify({
+    nftables: [
+      ...chains.map(([family, table, name, hook, policy]) => ({ chain: { family, table, name, ...(hook ? { type: 'filter', hook, prio: 0, policy: policy ?? 'accept' } : {}) } })),
+      ...rules.map(([family, table, chain, expr], i) => ({ rule: { family, table, chain, handle: i + 2, expr } })),
+    ],
   });
-  it('iptables-save: policy DROP with an ACCEPT for the port, jumps followed', () => {
-    const save = '*filter\n:INPUT DROP [0:0]\n:svc - [0:0]\n-A INPUT -m state --state RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -j svc\n-A svc -p tcp -m multiport --dports 80,443 -j ACCEPT\nCOMMIT\n';
-    expect(iptablesInputVerdict(save, { protocol: 'tcp', daddr: '10.0.0.100', dport: 443 }).verdict).toBe('accept');
-    expect(iptablesInputVerdict(save, { protocol: 'vrrp', daddr: '224.0.0.18' }).verdict).toBe('drop');
+const dport = (proto: string, port: number) => ({ match: { op: '==', left: { payload: { protocol: proto, field: 'dport' } }, right: port } });
+const daddr = (a: string) => ({ match: { op: '==', left: { payload: { protocol: 'ip', field: 'daddr' } }, right: a } });
+const protoIs = (p: string) => ({ match: { op: '==', left: { payload: { protocol: 'ip', field: 'protocol' } }, right: p } });
+const fw = (nft: string) => ({ firewall: { rules: { nftJson: nft }, notes: [] } });
+
+describe('rs-firewall / vrrp-firewall: one reading of the ruleset (firewall-packet.ts), the accept goes where the drop is', () => {
+  const rsFw = byId('rs-firewall');
+  const vrrpFw = byId('vrrp-firewall');
+  it('a policy drop with only ssh allowed fails; the fix inserts into that chain, and its file line is an nft command', () => {
+    const nft = nftJson([['inet', 'f', 'input', 'input', 'drop']], [['inet', 'f', 'input', [dport('tcp', 22), { accept: null }]]]);
+    const [f] = rsFw.evaluate(fw(nft), rsCtx(['dr']));
+    expect(f!.status).toBe('fail');
+    expect(f!.fix!.commands).toEqual([['nft', 'insert', 'rule', 'inet', 'f', 'input', 'ip', 'daddr', '10.0.0.100', 'tcp', 'dport', '80', 'accept']]);
+    expect(f!.fix!.files).toEqual([{ path: '/etc/lvs-toolkit/doctor-fixes.nft', lines: ['insert rule inet f input ip daddr 10.0.0.100 tcp dport 80 accept'] }]);
+    const open = nftJson([['inet', 'f', 'input', 'input', 'drop']], [['inet', 'f', 'input', [dport('tcp', 80), { accept: null }]]]);
+    expect(rsFw.evaluate(fw(open), rsCtx(['dr']))[0]!.status).toBe('pass');
+  });
+  it('an accept in one base chain does not save the packet from a drop in another on the same hook', () => {
+    const nft = nftJson(
+      [['inet', 'lvs_toolkit', 'input', 'input'], ['inet', 'breakrs', 'in', 'input']],
+      [['inet', 'lvs_toolkit', 'input', [daddr('10.0.0.100'), dport('tcp', 80), { accept: null }]], ['inet', 'breakrs', 'in', [daddr('10.0.0.100'), dport('tcp', 80), { drop: null }]]],
+    );
+    const [f] = rsFw.evaluate(fw(nft), rsCtx(['dr']));
+    expect(f!.status).toBe('fail');
+    expect(f!.fix!.commands[0]!.slice(0, 6)).toEqual(['nft', 'insert', 'rule', 'inet', 'breakrs', 'in']);
+  });
+  it('NAT: the packet is judged to the RIP; iptables-save rules get an iptables -I fix', () => {
+    const nat = toModel({ ...EXAMPLES.nat });
+    const save = ['*filter', ':INPUT ACCEPT [0:0]', '-A INPUT -p tcp -m tcp --dport 80 -j DROP', 'COMMIT', ''].join('\n');
+    const [f] = rsFw.evaluate({ firewall: { rules: { iptablesSave: save }, notes: [] } }, rsCtx(['nat'], nat));
+    expect(f!.status).toBe('fail');
+    expect(f!.fix!.commands[0]).toEqual(['iptables', '-t', 'filter', '-I', 'INPUT', '-d', nat.services[0]!.realServers[0]!.address, '-p', 'tcp', '--dport', '80', '-j', 'ACCEPT']);
+  });
+  it('a drop behind a mark match is a doubt (warn), never a certain failure; nothing readable is a skip', () => {
+    const nft = nftJson([['inet', 'f', 'input', 'input']], [['inet', 'f', 'input', [{ match: { op: '==', left: { meta: { key: 'mark' } }, right: 1 } }, { drop: null }]]]);
+    expect(rsFw.evaluate(fw(nft), rsCtx(['dr']))[0]!.status).toBe('warn');
+    expect(rsFw.evaluate({ firewall: { rules: {}, notes: ['nft: not installed'] } }, rsCtx(['dr']))[0]!.status).toBe('skip');
+  });
+  it('vrrp-firewall: protocol 112 dropped in its own table fails, the fix inserts into that table’s chain', () => {
+    const nft = nftJson([['inet', 'breakvrrp', 'in', 'input']], [['inet', 'breakvrrp', 'in', [protoIs('vrrp'), { drop: null }]]]);
+    const [f] = vrrpFw.evaluate(fw(nft), dirCtx(drModel, 'dir2'));
+    expect(f!.status).toBe('fail');
+    expect(f!.fix!.commands[0]!.slice(0, 6)).toEqual(['nft', 'insert', 'rule', 'inet', 'breakvrrp', 'in']);
+    expect(f!.fix!.commands[0]!.slice(-4)).toEqual(['ip', 'protocol', 'vrrp', 'accept']);
+    const tcpOnly = nftJson([['inet', 'f', 'in', 'input']], [['inet', 'f', 'in', [dport('tcp', 22), { drop: null }]]]);
+    expect(vrrpFw.evaluate(fw(tcpOnly), dirCtx(drModel, 'dir2'))[0]!.status).toBe('pass');
   });
 });
 

@@ -1,11 +1,12 @@
 /**
- * A replaying Host for the C/D/E checks' detect tests, until
- * src/host/recorded.ts lands: fixtures/hosts/<scenario>/<node>.json hold what
- * the real lab answered ({ run: [{argv, stdout, stderr, exitCode}], files:
- * {path: text|null} }). Anything not recorded throws, naming the argv or path.
+ * Hosts for the C/D/E checks' detect tests: fixtures/hosts/<scenario>/<node>.json
+ * (what the real lab answered, recorded by `lvs-doctor --lab --record`) played
+ * back by RecordedHost, and inline fakes ({argv: answer}) for outputs the lab
+ * cannot produce. Anything not recorded throws, naming the argv or path.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RecordedFixtureSchema, RecordedHost } from '../../src/host/recorded.js';
 import type { Host, RunResult } from '../../src/host/types.js';
 import { ROOT } from '../helpers/fixtures.js';
 
@@ -44,15 +45,20 @@ export class FakeHost implements Host {
   }
 }
 
-/** The node's recording of a scenario; an empty one for a node the scenario did not touch. */
-export function fakeHost(scenario: string, node: string): FakeHost {
-  let rec: Recording = { run: [], files: {} };
+/**
+ * The node's recording of a scenario (`lvs-doctor --lab --record DIR`, played
+ * back by RecordedHost, which refuses anything unrecorded); an empty one for
+ * a node the scenario did not touch.
+ */
+export function fakeHost(scenario: string, node: string): Host {
+  let raw: unknown;
   try {
-    rec = JSON.parse(readFileSync(join(ROOT, 'fixtures/hosts', scenario, `${node}.json`), 'utf8')) as Recording;
+    raw = JSON.parse(readFileSync(join(ROOT, 'fixtures/hosts', scenario, `${node}.json`), 'utf8'));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    return new FakeHost(node, { run: [], files: {} });
   }
-  return new FakeHost(node, rec);
+  return new RecordedHost(RecordedFixtureSchema.parse(raw));
 }
 
 /** A fake with inline answers, for outputs the lab cannot produce (OpenVZ, a cloud). */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Result } from '../../src/doctor/check.js';
-import { applyFix, fixable, fixPlan, withLines } from '../../src/doctor/fix.js';
+import { applyFix, fixable, fixNode, fixPlan, pruneNftFixes, withLines } from '../../src/doctor/fix.js';
 import { hostFor } from '../../src/host/targets.js';
 import { run, runIn, withNetns } from '../helpers/netns.js';
 
@@ -80,5 +80,48 @@ describe('applyFix on a throw-away netns', () => {
       expect(existsSync(fresh)).toBe(false);
       expect(readdirSync(join(tmp, 'rb'))).toEqual(['existing.conf']);
     });
+  });
+});
+
+describe('the persistent nft fixes file stays loadable', () => {
+  const stale = 'insert rule inet gone in ip daddr 10.0.0.100 tcp dport 80 accept\ninsert rule inet keep in ip protocol vrrp accept\n';
+  it('drops the lines whose chain is gone, keeps the rest (pure)', () => {
+    expect(pruneNftFixes(stale, (c) => c.table !== 'gone')).toBe('insert rule inet keep in ip protocol vrrp accept\n');
+    expect(pruneNftFixes(stale, () => true)).toBe(stale);
+  });
+  it('the next fix writes the pruned file plus its line, and nft -c accepts it where it refused the stale one', async () => {
+    const r: Result = {
+      id: 'rs-firewall', title: 't', host: 'rs1', role: 'real-server', status: 'fail', message: 'm', evidence: [],
+      fix: { why: 'w', commands: [], files: [{ path: '/etc/lvs-toolkit/doctor-fixes.nft', lines: ['insert rule inet keep in tcp dport 443 accept'] }] },
+    };
+    const p = fixPlan(r, new Map([['/etc/lvs-toolkit/doctor-fixes.nft', { text: stale, base: pruneNftFixes(stale, (c) => c.table !== 'gone') }]]));
+    const write = p.steps.find((x) => x.kind === 'write-file');
+    expect(write && write.kind === 'write-file' ? write.content : '').toBe('insert rule inet keep in ip protocol vrrp accept\ninsert rule inet keep in tcp dport 443 accept\n');
+    await withNetns(['eth0'], async (ns) => {
+      expect(runIn(ns, ['nft', '-f', '-'], 'table inet keep { chain in { type filter hook input priority 0; policy accept; }; }\n').exitCode).toBe(0);
+      const staleFile = join(tmp, 'stale.nft');
+      const prunedFile = join(tmp, 'pruned.nft');
+      writeFileSync(staleFile, stale);
+      writeFileSync(prunedFile, write && write.kind === 'write-file' ? write.content : '');
+      const refused = runIn(ns, ['nft', '-c', '-f', staleFile]);
+      expect(refused.exitCode, refused.stderr).not.toBe(0);
+      const ok = runIn(ns, ['nft', '-c', '-f', prunedFile]);
+      expect(ok.exitCode, ok.stderr).toBe(0);
+    });
+  });
+});
+
+describe('a fix runs where the fault is', () => {
+  it('on the subject when it names a node (the leaking real server of an ARP probe), else on the finding host', () => {
+    const r: Result = {
+      id: 'vip-arp-answers', title: 't', host: 'dir1', role: 'director', status: 'fail', message: 'rs1 leaks it', evidence: [], subject: 'rs1',
+      fix: { why: 'w', commands: [['sysctl', '-w', 'net.ipv4.conf.all.arp_ignore=1']], files: [] },
+    };
+    const nodes = new Set(['dir1', 'rs1', 'client']);
+    expect(fixNode(r, nodes)).toBe('rs1');
+    expect(fixPlan(r, new Map(), fixNode(r, nodes)).steps).toEqual([expect.objectContaining({ kind: 'run', node: 'rs1' })]);
+    expect(fixNode({ ...r, subject: 'somewhere-else' }, nodes)).toBe('dir1');
+    const { subject: _s, ...plain } = r;
+    expect(fixNode(plain, nodes)).toBe('dir1');
   });
 });

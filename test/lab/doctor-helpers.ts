@@ -50,12 +50,19 @@ export function doctor(lab: LabCli, ids: string[] = []): DoctorReport {
 
 /**
  * `lvs-doctor --lab --json --fix --yes ids…`: applies the fixes of those
- * checks' findings. Its stdout is the JSON report followed by the plain log of
- * each fix, so the caller gets the raw text (for assertion messages).
+ * checks' findings. With --json its stdout must be one JSON document (the
+ * report after the fixes) and the log of each fix goes to stderr: a stdout
+ * that does not parse is an error here, whatever the exit code.
  */
-export function doctorFix(lab: LabCli, ids: string[]): { code: number | null; output: string } {
+export function doctorFix(lab: LabCli, ids: string[]): { code: number | null; output: string; report: Omit<DoctorReport, 'code'> } {
   const r = runDoctor(lab, ['--fix', '--yes', ...ids]);
-  return { code: r.code, output: `${r.stdout}\n${r.stderr}` };
+  let report: Omit<DoctorReport, 'code'>;
+  try {
+    report = JSON.parse(r.stdout) as Omit<DoctorReport, 'code'>;
+  } catch {
+    throw new Error(`lvs-doctor --fix --json: stdout is not one JSON document (exit ${r.code}):\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  }
+  return { code: r.code, output: `${r.stdout}\n${r.stderr}`, report };
 }
 
 /** The failed (or errored) checks of a report, as `id@host` with the message, for readable assertions. */

@@ -10,6 +10,7 @@ import { check as openvzVenetVip } from './openvz-venet-vip.js';
 import { check as portMapping } from './port-mapping.js';
 import { check as rsArpSysctls } from './rs-arp-sysctls.js';
 import { check as rsFirewall } from './rs-firewall.js';
+import { check as rsListening } from './rs-listening.js';
 import { check as rsNatRoute } from './rs-nat-route.js';
 import { check as rsRpFilter } from './rs-rp-filter.js';
 import { check as rsTunnel } from './rs-tunnel.js';
@@ -23,6 +24,7 @@ import { check as vrrpVrid } from './vrrp-vrid.js';
 
 export const GROUP_C_D_E: Check<any>[] = [
   rsVip,
+  rsListening,
   rsArpSysctls,
   vipArpAnswers,
   rsRpFilter,

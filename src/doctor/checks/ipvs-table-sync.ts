@@ -7,12 +7,26 @@
  * connections).
  */
 import type { Check, Finding } from '../check.js';
-import { directorServices, runTool, skip } from '../cde-support.js';
+import type { ServiceManager } from '../../apply/plan.js';
+import type { NormalizedService } from '../../core/model.js';
+import { detectServiceManager, directorServices, keepalivedReload, runTool, skip } from '../cde-support.js';
 import { checkPort } from '../../core/render/keepalived.js';
 
 export interface IpvsSyncObservation {
   table?: string;
   probes: Array<{ service: string; rs: string; address: string; port: number; alive: boolean }>;
+  /** How keepalived is reloaded here (the lab's nodes and many containers have no systemd). */
+  serviceManager?: ServiceManager;
+}
+
+const FORWARD_FLAG = { nat: '-m', dr: '-g', tun: '-i' } as const;
+
+/** `ipvsadm -a` putting a real server of the design back, with the design's method and weight (ipvsadm(8)). */
+function addBack(s: NormalizedService, rsName: string): string[] | undefined {
+  const rs = s.realServers.find((r) => r.name === rsName);
+  if (!rs || (s.mode !== 'nat' && s.mode !== 'dr' && s.mode !== 'tun')) return undefined;
+  const port = rs.port || s.ports[0]!;
+  return ['ipvsadm', '-a', s.protocol === 'udp' ? '-u' : '-t', `${s.vip}:${s.ports[0]}`, '-r', `${rs.address}:${port}`, FORWARD_FLAG[s.mode], '-w', String(rs.weight)];
 }
 
 /** Pure: real servers (addr:port → weight) under VIP:port in `ipvsadm -Ln`. */
@@ -54,7 +68,7 @@ export const check: Check<IpvsSyncObservation> = {
         probes.push({ service: s.name, rs: rs.name, address: rs.address, port, alive: p.exitCode === 0 });
       }
     }
-    return { ...(r && r.exitCode === 0 ? { table: r.stdout } : {}), probes };
+    return { ...(r && r.exitCode === 0 ? { table: r.stdout } : {}), probes, serviceManager: await detectServiceManager(host) };
   },
   evaluate(obs, ctx) {
     if (obs.table === undefined) return [skip('ipvsadm is not installed or cannot read the table here')];
@@ -73,13 +87,16 @@ export const check: Check<IpvsSyncObservation> = {
         continue;
       }
       const parts = [...missing.map((p) => `${p.rs} answers but is not in the table`), ...stale.map((p) => `${p.rs} does not answer but still takes traffic`)];
+      // With the virtual service gone altogether only keepalived can rebuild it.
+      const adds = reals ? missing.flatMap((p) => { const a = addBack(s, p.rs); return a ? [a] : []; }) : [];
+      const reload = keepalivedReload(obs.serviceManager ?? 'direct');
       findings.push({
         status: 'fail',
         message: `${s.name}: the IPVS table is out of sync with the real servers: ${parts.join('; ')}`,
         evidence,
         fix: {
-          why: 'keepalived’s checker adds and removes real servers; when the table disagrees with reality the checker is stuck or the service was lost — reload keepalived so it rebuilds the table',
-          commands: [['systemctl', 'reload', 'keepalived'], ['ipvsadm', '-Ln']],
+          why: `keepalived’s checker adds and removes real servers; when the table disagrees with reality an entry was changed by hand or the checker is stuck: ${adds.length ? 'put the answering real servers back as the design says, then ' : ''}make keepalived re-read its configuration (${obs.serviceManager === 'systemd' ? 'systemd' : 'no systemd here: SIGHUP through its pid file'})`,
+          commands: [...adds, reload],
           files: [],
         },
       });

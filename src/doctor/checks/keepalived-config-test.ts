@@ -34,14 +34,16 @@ export const check: Check<KeepalivedTestObservation> = {
     const security = lines.filter((l) => /SECURITY VIOLATION|Unsafe permissions|script_user|keepalived_script|script_security/i.test(l));
     const fix = security.length
       ? {
-          why: 'keepalived runs notify/track/check scripts only with script security on, as a named user, from paths no one but root can write',
-          commands: [['useradd', '-r', '-s', '/sbin/nologin', 'keepalived_script'], ['keepalived', '-t', '-f', KEEPALIVED_CONF_PATH]],
-          files: [{ path: `${KEEPALIVED_CONF_PATH} (global_defs)`, lines: ['enable_script_security', 'script_user keepalived_script'] }],
+          // The lines go inside global_defs, which an append cannot reach: the edit is a person's.
+          why: `keepalived runs notify/track/check scripts only with script security on, as a named user, from paths no one but root can write: useradd -r -s /sbin/nologin keepalived_script, add \`enable_script_security\` and \`script_user keepalived_script\` to global_defs in ${KEEPALIVED_CONF_PATH}, make the scripts and their folders writable by root only, then keepalived -t -f ${KEEPALIVED_CONF_PATH}`,
+          commands: [],
+          files: [],
         }
       : {
-          why: 'keepalived ignores or misreads what it warns about; a reload with a broken config can leave the service dead',
-          commands: [['keepalived', '-t', '-f', KEEPALIVED_CONF_PATH]],
-          files: [{ path: KEEPALIVED_CONF_PATH, lines: lines.filter((l) => /Line \d+|WARNING|error|unknown/i.test(l)).slice(0, 5).map((l) => `# fix: ${l}`) }],
+          // No command and no write: which line is wrong and what it should say is the person's call; keepalived's own message points at it.
+          why: `keepalived ignores or misreads what it warns about, and a reload with a broken config can leave the service dead: correct the lines keepalived names above in ${KEEPALIVED_CONF_PATH}, then run keepalived -t -f ${KEEPALIVED_CONF_PATH} until it exits 0 before reloading`,
+          commands: [],
+          files: [],
         };
     return [
       {

@@ -11,6 +11,13 @@ import { hasMode, ipAddrs, isRealServer, missingToolSkip, realServerMemberships,
 export interface RsVipObservation {
   /** `ip -j -4 addr show`; undefined when `ip` is missing. */
   ifaces?: IfaceAddrs[];
+  /**
+   * Whether tunl0 exists, from `ip -j link show tunl0`: read only when the
+   * node serves TUN and tunl0 is not among `ifaces` (`ip -4 addr` leaves out
+   * a link without an IPv4 address, which is exactly a tunl0 whose VIP was
+   * removed).
+   */
+  tunl0Exists?: boolean;
 }
 
 export const check: Check<RsVipObservation> = {
@@ -19,9 +26,12 @@ export const check: Check<RsVipObservation> = {
   section: 'C',
   sources: ['katran#241', 'iqiyi/dpvs#312', 'LVS-HOWTO "The ARP Problem"'],
   appliesTo: (ctx) => isRealServer(ctx) && hasMode(ctx, 'dr', 'tun'),
-  async detect(host) {
+  async detect(host, ctx) {
     const ifaces = await ipAddrs(host);
-    return ifaces ? { ifaces } : {};
+    if (!ifaces) return {};
+    if (!hasMode(ctx, 'tun') || ifaces.some((i) => i.ifname === 'tunl0')) return { ifaces };
+    const link = await host.run(['ip', '-j', 'link', 'show', 'tunl0'], { timeoutMs: 10_000 });
+    return { ifaces, tunl0Exists: link.exitCode === 0 && link.stdout.includes('"tunl0"') };
   },
   evaluate(obs, ctx) {
     if (!obs.ifaces) return [missingToolSkip('ip', 'list the addresses')];
@@ -36,7 +46,7 @@ export const check: Check<RsVipObservation> = {
       const dev = service.mode === 'dr' ? 'lo' : 'tunl0';
       const holders = obs.ifaces.flatMap((i) => i.addrs.filter((a) => a.local === service.vip).map((a) => ({ ifname: i.ifname, prefixlen: a.prefixlen })));
       const evidence = holders.length ? holders.map((h) => `${service.vip}/${h.prefixlen} on ${h.ifname}`) : [`${service.vip} is on no interface (ip -4 addr)`];
-      if (service.mode === 'tun' && !obs.ifaces.some((i) => i.ifname === 'tunl0')) {
+      if (service.mode === 'tun' && !obs.ifaces.some((i) => i.ifname === 'tunl0') && obs.tunl0Exists !== true) {
         findings.push(skip(`tunl0 does not exist, so the VIP ${service.vip} cannot be on it: see rs-tunnel`, evidence));
         continue;
       }

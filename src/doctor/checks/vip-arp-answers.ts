@@ -102,7 +102,7 @@ export const check: Check<VipArpObservation> = {
   },
   evaluate(obs, ctx) {
     if (obs.probes.length === 0) return [skip('no DR or TUN VIP in the design to probe (give --config)')];
-    return obs.probes.map((p): Finding => {
+    return obs.probes.flatMap((p): Finding | Finding[] => {
       const evidence = [
         `holders of ${p.vip}: ${p.holders.length ? p.holders.map((h) => `${h.node} ${h.ifname} ${h.mac ?? '(no MAC)'}`).join(', ') : 'none'}`,
         ...(p.prober ? [`${p.prober.node}$ arping -c 2 -w 3 -I ${p.prober.iface} ${p.vip} (exit ${p.arpingExit})`, ...(p.arpingOutput ?? '').split('\n')] : []),
@@ -126,21 +126,30 @@ export const check: Check<VipArpObservation> = {
       if (strangers.length === 0 && p.answers.length === 1) {
         return { status: 'pass', message: `only ${name(p.answers[0]!)} answers ARP for ${p.vip}`, evidence };
       }
-      const leakers = strangers.map((m) => p.owners[m]?.split(' ')[0]).filter((x): x is string => !!x);
-      return {
-        status: 'fail',
-        message: `${p.answers.length} MACs answer ARP for ${p.vip}: ${p.answers.map(name).join(', ')}; only the VIP holder's (${[...expected].join(', ') || 'none'}) may`,
-        evidence,
-        ...(leakers[0] ? { subject: leakers.join(', ') } : {}),
-        fix: {
-          why: `every answer but the holder's sends clients past the director; on ${leakers.join(', ') || 'the answering hosts'} set arp_ignore=1 and arp_announce=2 (see rs-arp-sysctls), or suppress the host's proxy ARP (openvz-venet-vip)`,
-          commands: [
-            ['sysctl', '-w', 'net.ipv4.conf.all.arp_ignore=1'],
-            ['sysctl', '-w', 'net.ipv4.conf.all.arp_announce=2'],
-          ],
-          files: [{ path: '/etc/sysctl.d/60-lvs-toolkit.conf', lines: ['net.ipv4.conf.all.arp_ignore = 1', 'net.ipv4.conf.all.arp_announce = 2'] }],
-        },
+      const message = `${p.answers.length} MACs answer ARP for ${p.vip}: ${p.answers.map(name).join(', ')}; only the VIP holder's (${[...expected].join(', ') || 'none'}) may`;
+      if (strangers.length === 0) {
+        // Every answer is a holder's: two directors hold the VIP, a split brain, not a leak; no sysctl cures it.
+        return { status: 'fail', message, evidence, fix: { why: `more than one director holds ${p.vip}: see vrrp-split-brain and vrrp-firewall for why both became MASTER`, commands: [], files: [] } };
+      }
+      const leakers = [...new Set(strangers.map((m) => p.owners[m]?.split(' ')[0]).filter((x): x is string => !!x))];
+      const sysctls = {
+        commands: [
+          ['sysctl', '-w', 'net.ipv4.conf.all.arp_ignore=1'],
+          ['sysctl', '-w', 'net.ipv4.conf.all.arp_announce=2'],
+        ],
+        files: [{ path: '/etc/sysctl.d/60-lvs-toolkit.conf', lines: ['net.ipv4.conf.all.arp_ignore = 1', 'net.ipv4.conf.all.arp_announce = 2'] }],
       };
+      if (leakers.length === 0) {
+        return { status: 'fail', message, evidence, fix: { why: 'every answer but the holder’s sends clients past the director; the answering MAC is none of the known nodes: find the host that owns it (a proxy-ARPing container host? see openvz-venet-vip) and set arp_ignore=1, arp_announce=2 there', commands: [], files: [] } };
+      }
+      // One finding per leaking node, its fix carried out there (the subject), not on the director that probed.
+      return leakers.map((leaker) => ({
+        status: 'fail' as const,
+        message: `${message}: ${leaker} leaks it`,
+        evidence,
+        subject: leaker,
+        fix: { why: `${leaker} answers ARP for the VIP and pulls clients past the director: on ${leaker} set arp_ignore=1 and arp_announce=2 (see rs-arp-sysctls), or suppress the host's proxy ARP (openvz-venet-vip)`, ...sysctls },
+      }));
     });
   },
 };

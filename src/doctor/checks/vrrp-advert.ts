@@ -41,10 +41,11 @@ export const check: Check<VrrpAdvertObservation> = {
         status: 'fail',
         message: `${r.name}: advert_int ${r.advert} with VRRP v2: v2 counts whole seconds, so keepalived sends at the wrong rate (failover slower than planned, or adverts back-to-back)`,
         evidence: [r.where],
+        // No command: the line belongs inside global_defs on both directors at once (a v2 and a v3 peer do not hear each other), an edit for a person.
         fix: {
-          why: 'VRRP v3 carries the interval in centiseconds (RFC 5798); both directors must run the same version',
-          commands: [['keepalived', '-t', '-f', KEEPALIVED_CONF_PATH], ['systemctl', 'reload', 'keepalived']],
-          files: [{ path: `${KEEPALIVED_CONF_PATH} (global_defs, on both directors)`, lines: ['vrrp_version 3'] }],
+          why: `VRRP v3 carries the interval in centiseconds (RFC 5798): add \`vrrp_version 3\` to global_defs in ${KEEPALIVED_CONF_PATH} on both directors (or make advert_int a whole number), check with keepalived -t -f ${KEEPALIVED_CONF_PATH}, then reload keepalived on both`,
+          commands: [],
+          files: [],
         },
       };
     });

@@ -1,16 +1,19 @@
 /**
  * D29: VRRP adverts are IP protocol 112; a director whose input firewall
- * drops them never hears its peer and becomes MASTER too (split brain). Read
- * on each director for an advert from the peer director's address.
+ * drops them never hears its peer and becomes MASTER too (split brain). The
+ * packet judged is an advert from the peer (unicast to this director, or to
+ * 224.0.0.18) on the instance's interface, through prerouting and input, by
+ * the same reading of the ruleset as director-firewall (firewall-packet.ts);
+ * the fix inserts the accept first in the chain that drops it.
  */
 import type { Check, Finding } from '../check.js';
-import { designVrrp, readRulesets, skip } from '../cde-support.js';
-import { inputVerdict, type RulesetObservation } from '../firewall-verdict.js';
-import { addressOf } from '../../core/net.js';
-import { NFT_PATH, IPTABLES_PATH } from '../../core/render/real-server.js';
+import { unicastPair } from '../../core/render/keepalived.js';
+import { acceptFix, readFirewall, type FirewallRead } from '../ab-support.js';
+import { designVrrp, skip } from '../cde-support.js';
+import { packetVerdict, type Packet } from '../firewall-packet.js';
 
 export interface VrrpFirewallObservation {
-  rulesets?: RulesetObservation;
+  firewall: FirewallRead;
 }
 
 export const check: Check<VrrpFirewallObservation> = {
@@ -20,41 +23,31 @@ export const check: Check<VrrpFirewallObservation> = {
   sources: ['keepalived#950', 'keepalived#1528', 'keepalived#2649', 'keepalived INSTALL "Running in an AWS container"'],
   appliesTo: (ctx) => ctx.role === 'director' && (ctx.model === undefined || designVrrp(ctx.model) !== undefined),
   async detect(host) {
-    const rulesets = await readRulesets(host);
-    return rulesets ? { rulesets } : {};
+    return { firewall: await readFirewall(host) };
   },
   evaluate(obs, ctx) {
-    if (!obs.rulesets) return [skip('neither nft nor iptables is installed: no firewall to read', ['nft: exit 127', 'iptables: exit 127'])];
+    const { rules, notes } = obs.firewall;
+    if (rules.nftJson === undefined && rules.iptablesSave === undefined) return [skip('neither nft nor iptables-save could be read: no firewall to judge', notes)];
     const vrrp = designVrrp(ctx.model);
-    const peer = ctx.model?.directors.find((d) => d.name !== ctx.node);
-    const me = ctx.model?.directors.find((d) => d.name === ctx.node);
+    const me = ctx.model ? ctx.model.directors.findIndex((d) => d.name === ctx.node) : -1;
+    const instances = vrrp?.instances.map((i) => ({ name: i.name, iface: i.interface as string | undefined })) ?? [{ name: 'VRRP', iface: undefined }];
     const findings: Finding[] = [];
-    for (const inst of vrrp?.instances ?? [{ name: 'VRRP', vrid: 0, interface: undefined, addresses: [] }]) {
-      const peerAddr = peer?.interfaces.find((i) => i.name === inst.interface)?.address ?? peer?.interfaces[0]?.address;
-      const saddr = peerAddr ? addressOf(peerAddr) : undefined;
-      const daddr = vrrp?.transport === 'unicast' && me ? me.interfaces.find((i) => i.name === inst.interface)?.address : undefined;
-      const v = inputVerdict(obs.rulesets, { protocol: 'vrrp', ...(saddr ? { saddr } : {}), ...(daddr ? { daddr: addressOf(daddr) } : { daddr: '224.0.0.18' }), ...(inst.interface ? { iif: inst.interface } : {}) });
-      const evidence = [`VRRP advert${saddr ? ` from ${saddr}` : ''}${inst.interface ? ` on ${inst.interface}` : ''}: ${v.verdict} (${v.by})`, ...obs.rulesets.notes];
+    for (const inst of instances) {
+      const pair = ctx.model && vrrp && me >= 0 && inst.iface ? unicastPair(ctx.model, vrrp, me, inst.iface) : undefined;
+      const packet: Packet = { protocol: 'vrrp', daddr: pair?.peer ? pair.src : '224.0.0.18', ...(pair?.peer ? { saddr: pair.peer } : {}), ...(inst.iface ? { iif: inst.iface } : {}) };
+      const v = packetVerdict(rules, packet, ['prerouting', 'input']);
+      const what = `VRRP advert${packet.saddr ? ` from ${packet.saddr}` : ''} to ${packet.daddr}${inst.iface ? ` on ${inst.iface}` : ''}`;
       if (v.verdict === 'accept') {
-        findings.push({ status: 'pass', message: `the firewall accepts VRRP adverts for ${inst.name}`, evidence });
+        findings.push({ status: 'pass', message: `the firewall accepts VRRP adverts for ${inst.name}`, evidence: [...notes, `${what}: accepted${v.by.length ? ` by ${v.by[v.by.length - 1]}` : ' (no rule or policy drops it)'}`] });
         continue;
       }
-      const sel = `${inst.interface ? `iifname "${inst.interface}" ` : ''}${saddr ? `ip saddr ${saddr} ` : ''}ip protocol vrrp accept`;
+      const nftSel = [...(inst.iface ? ['iifname', inst.iface] : []), ...(packet.saddr ? ['ip', 'saddr', packet.saddr] : []), 'ip', 'protocol', 'vrrp'];
+      const iptSel = [...(inst.iface ? ['-i', inst.iface] : []), ...(packet.saddr ? ['-s', packet.saddr] : []), '-p', 'vrrp'];
       findings.push({
         status: v.verdict === 'drop' ? 'fail' : 'warn',
         message: `${v.verdict === 'drop' ? 'the firewall drops' : 'the firewall may drop'} VRRP adverts (protocol 112) for ${inst.name}: this director will not hear its peer and takes the VIP too (split brain)`,
-        evidence,
-        fix: {
-          why: `keepalived decides MASTER/BACKUP from the peer’s adverts; without them both directors hold the VIP (on an iptables host: iptables -I INPUT ${inst.interface ? `-i ${inst.interface} ` : ''}${saddr ? `-s ${saddr}/32 ` : ''}-p vrrp -j ACCEPT, kept in ${IPTABLES_PATH})`,
-          commands: [
-            ['nft', 'add', 'table', 'inet', 'lvs_toolkit'],
-            ['nft', 'add', 'chain', 'inet', 'lvs_toolkit', 'input', '{ type filter hook input priority -10 ; }'],
-            ['nft', 'insert', 'rule', 'inet', 'lvs_toolkit', 'input', ...sel.split(' ')],
-          ],
-          files: [
-            { path: NFT_PATH, lines: [sel] },
-          ],
-        },
+        evidence: [...notes, `${what}: ${v.verdict}`, ...v.by.map((b) => `decided by: ${b}`), ...v.doubts.map((d) => `not modelled: ${d}`)],
+        ...(v.decidedIn ? { fix: acceptFix('keepalived decides MASTER/BACKUP from the peer’s adverts; accept them before the rule or policy that drops them', v.decidedIn, nftSel, iptSel) } : {}),
       });
     }
     return findings;
