@@ -184,15 +184,14 @@ describe('lvs-wizard generate', () => {
   });
 });
 
-describe('the other commands answer --help before their issues land', () => {
-  for (const bin of ['lvs-trace']) {
-    it(`${bin} --help exits 0; running it says it is not available yet (exit 2)`, () => {
-      const help = spawnSync(process.execPath, [join(ROOT, 'dist', 'bin', `${bin}.js`), '--help'], { encoding: 'utf8' });
-      expect(help.status).toBe(0);
-      expect(help.stdout).toMatch(new RegExp(`^${bin} — `));
-      const run = spawnSync(process.execPath, [join(ROOT, 'dist', 'bin', `${bin}.js`)], { encoding: 'utf8' });
-      expect(run.status).toBe(2);
-      expect(run.stderr).toMatch(/not available yet/);
-    });
-  }
+describe('lvs-trace at the command line', () => {
+  it('--help exits 0; no VIP is a usage error (exit 2) that shows the usage', () => {
+    const help = spawnSync(process.execPath, [join(ROOT, 'dist', 'bin', 'lvs-trace.js'), '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^lvs-trace — /);
+    const run = spawnSync(process.execPath, [join(ROOT, 'dist', 'bin', 'lvs-trace.js')], { encoding: 'utf8' });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/which VIP\? give VIP\[:PORT\]/);
+    expect(run.stderr).toMatch(/usage: lvs-trace VIP/);
+  });
 });
