@@ -26,8 +26,30 @@ Usage:
       of two web servers; or FILE, any importable config) as a picture and the
       files per node, start a lab (lvs-lab), apply the files there with the
       apply engine, and send 20 requests through the VIP. The lab keeps running.
-  lvs-wizard                   the interactive wizard (not yet: lands with the wizard issue)
-  lvs-wizard apply FILE ...    apply to your own servers (not yet: lands with the wizard issue)
+  lvs-wizard [--answers FILE] [--save FILE] [--lab]
+      The interactive wizard: 13 steps from "what to balance" to a verified
+      apply. --answers pre-fills from any importable config, --save writes
+      the answers; on a terminal --lab makes the running lab's nodes the
+      targets (lvs-lab up first). Without a terminal: line prompts on piped
+      input, --lab as above, or --answers FILE --yes --targets TARGETS to
+      apply without questions.
+  lvs-wizard apply FILE --targets TARGETS [--dry-run] [--yes]
+      Apply a design (answers or any importable config) to your machines.
+      TARGETS: a YAML file of "NODE: URI" lines, or NODE=URI,NODE=URI; a URI
+      is local, ssh://[user@]host[:port], lxd:NAME, lxc:NAME, vz:CTID or
+      netns:NAME. Shows per node what changes (a diff) and runs; then backs
+      up, validates with the real tool, writes atomically, reloads, checks
+      every node with the doctor and rolls everything back on a failure.
+      Without --yes it asks on a terminal, or shows the plan and exits 2.
+      An unchanged design prints "no changes" and touches nothing.
+  lvs-wizard apply FILE --lab [--dry-run] [--yes]
+      The same on the lab's nodes; a lab shaped for the design is started
+      when none runs. A request from the lab's client goes through the VIP.
+  lvs-wizard rollback [--to STAMP [--targets TARGETS | --lab]] [--list]
+      Put back the files of the last apply (or of STAMP) on every node it
+      touched, byte for byte, and reload what it reloaded. Also the way out
+      of an apply that was interrupted (the next apply refuses until then).
+      --targets/--lab: where to look when this machine did not make STAMP.
 
 Options:
   -h, --help       this text
@@ -43,15 +65,17 @@ Examples:
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd === undefined || (cmd.startsWith('-') && !['-h', '--help', '-V', '--version'].includes(cmd))) {
+    const { runWizard } = await import('./wizard-interactive.js');
+    return runWizard(argv);
+  }
+  if (cmd === 'apply' || cmd === 'rollback') {
+    const { runApply, runRollback } = await import('./wizard-apply.js');
+    return cmd === 'apply' ? runApply(rest) : runRollback(rest);
+  }
   if (argv.includes('--lab')) {
     const { runWizardLab } = await import('./wizard-lab.js');
     return runWizardLab(argv);
-  }
-  if (cmd === undefined || cmd === 'apply' || cmd === 'rollback') {
-    throw new UserError(
-      `${cmd === undefined ? 'the interactive wizard' : `lvs-wizard ${cmd}`} is not available yet: it lands with the wizard issue (TUI, apply to your servers, rollback)`,
-      'today: lvs-wizard --lab (the default design, applied in a lab), import | generate | check (see lvs-wizard --help)',
-    );
   }
   if (cmd === '-h' || cmd === '--help' || cmd === 'help') {
     process.stdout.write(HELP);
