@@ -36,7 +36,7 @@ export function readTargets(value: string): TargetSpec {
 }
 
 /** Same nodes, roles, segments and addresses: the running lab can take this design without a restart. */
-function sameShape(a: LabDesign, b: LabDesign): boolean {
+export function sameShape(a: LabDesign, b: LabDesign): boolean {
   const shape = (d: LabDesign) =>
     JSON.stringify({
       nodes: d.nodes.map((n) => ({ name: n.name, role: n.role, gateway: n.gateway ?? null, ifs: n.interfaces.map((f) => [f.name, f.segment, f.address]) })),
@@ -46,7 +46,7 @@ function sameShape(a: LabDesign, b: LabDesign): boolean {
 }
 
 /** Poll a request through each VIP from the lab's client until it answers (VRRP elects, checks pass), at most a minute. */
-function labTrace(lab: Lab, design: LabDesign): () => Promise<{ ok: boolean; detail: string }> {
+export function labTrace(lab: Lab, design: LabDesign): () => Promise<{ ok: boolean; detail: string }> {
   return async () => {
     const client = lab.node('client');
     const said: string[] = [];

@@ -9,6 +9,7 @@ import { fstatSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatProblem, hasErrors } from '../core/problems.js';
 import { renderAnswers } from '../core/render/answers.js';
+import type { Lab } from '../lab/backend.js';
 import type { WizardEffects } from '../wizard/app.js';
 import { initialState, type State } from '../wizard/state.js';
 import { designOf } from '../wizard/steps/answers.js';
@@ -23,7 +24,7 @@ const discovery = async () => {
   return { local: new LocalHost(), ...d };
 };
 
-function effects(): WizardEffects {
+function effects(lab?: Lab): WizardEffects {
   return {
     discoverInterfaces: async () => {
       const d = await discovery();
@@ -35,7 +36,24 @@ function effects(): WizardEffects {
     },
     checkTargets: async (m, t) => (await applyRun()).checkTargets(m, t),
     planApply: async (m, t) => (await applyRun()).planApply(m, t),
-    applyDesign: async (m, t, o) => (await applyRun()).applyDesign(m, t, o),
+    applyDesign: async (m, t, o) => {
+      const run = await applyRun();
+      if (!lab) return run.applyDesign(m, t, o);
+      // In a lab, the apply ends with a request through the VIP from the lab's client, and the
+      // lab remembers the design it now runs (lvs-lab traffic, lvs-doctor --lab read it).
+      const [{ labDesign }, { loadLabDesign, saveLabDesign }, { labTrace, sameShape }] = await Promise.all([import('../lab/topology.js'), import('../lab/up.js'), import('./wizard-apply.js')]);
+      const wanted = labDesign(m);
+      const running = loadLabDesign(lab.stateDir);
+      if (!wanted.ok || !running || !sameShape(running, wanted.design)) {
+        throw new Error(
+          `the running lab is shaped for another design (nodes ${running?.nodes.map((n) => n.name).join(', ') ?? 'unknown'}): nothing was applied; lvs-lab down, then lvs-wizard apply FILE --lab starts a lab for this one`,
+        );
+      }
+      const design = wanted.design;
+      const outcome = await run.applyDesign(m, t, { ...o, trace: labTrace(lab, design) });
+      if (outcome.ok) saveLabDesign(lab.stateDir, { ...running, model: design.model, targets: design.targets, notes: design.notes });
+      return outcome;
+    },
   };
 }
 
@@ -44,14 +62,17 @@ function effects(): WizardEffects {
  * (host/targets.ts setLabHosts). Without one, the targets step says so for
  * each node; `lvs-lab up` or `lvs-wizard apply FILE --lab` starts one.
  */
-async function attachRunningLab(): Promise<(() => Promise<void>) | undefined> {
+async function attachRunningLab(): Promise<{ lab: Lab; detach: () => Promise<void> } | undefined> {
   const [{ attachLab }, { setLabHosts }] = await Promise.all([import('../lab/backend.js'), import('../host/targets.js')]);
   const lab = attachLab();
   if (!lab) return undefined;
   setLabHosts((node) => lab.node(node));
-  return async () => {
-    setLabHosts(undefined);
-    await lab.detach();
+  return {
+    lab,
+    detach: async () => {
+      setLabHosts(undefined);
+      await lab.detach();
+    },
   };
 }
 
@@ -123,12 +144,12 @@ export async function runWizard(argv: string[]): Promise<number> {
   if (ui) {
     const [{ render }, { createElement }, { WizardApp }] = await ui;
     let last: State = start;
-    const detach = values.lab ? await attachRunningLab() : undefined;
+    const attached = values.lab ? await attachRunningLab() : undefined;
     try {
-      const app = render(createElement(WizardApp, { initial: start, effects: effects(), onState: (s: State) => (last = s) }), { exitOnCtrlC: true });
+      const app = render(createElement(WizardApp, { initial: start, effects: effects(attached?.lab), onState: (s: State) => (last = s) }), { exitOnCtrlC: true });
       await app.waitUntilExit();
     } finally {
-      await detach?.();
+      await attached?.detach();
     }
     save(values.save, last);
     return last.step === 'done' && !last.outcome.ok ? 1 : 0;

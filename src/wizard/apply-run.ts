@@ -367,6 +367,7 @@ export async function applyDesign(model: Installation, targets: TargetSpec, opts
   const doctor: string[] = [];
   const verify = opts.verify === false ? undefined : (opts.verify ?? doctorVerifier(model, plans, hosts, opts.onEvent, doctor));
   const trace = opts.trace;
+  let traced: { ok: boolean; detail: string } | undefined;
   const r = await execute(plans, {
     hosts,
     backupRoots,
@@ -378,6 +379,7 @@ export async function applyDesign(model: Installation, targets: TargetSpec, opts
       ? {
           trace: async (): Promise<VerifyResult> => {
             const t = await trace();
+            traced = t;
             opts.onEvent({ kind: 'traced', ok: t.ok, detail: t.detail });
             return { ok: t.ok, details: [t.detail] };
           },
@@ -393,6 +395,7 @@ export async function applyDesign(model: Installation, targets: TargetSpec, opts
     doctor,
     undo: r.ok ? `lvs-wizard rollback --to ${stamp}` : r.rolledBack ? '' : `lvs-wizard rollback --to ${stamp}`,
     noChanges: false,
+    ...(traced ? { traced } : {}),
     ...(r.failure ? { failure: { node: r.failure.node, step: r.failure.step, message: r.failure.message, output: r.failure.output } } : {}),
   };
 }

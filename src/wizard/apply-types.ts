@@ -40,9 +40,11 @@ export interface ApplyOutcome {
   diffs: NodeDiff[];
   /** When no tracer was given: how to send a request through the VIP by hand. */
   howToTest: string[];
+  /** The request sent through the VIP after the apply, when a tracer was given (the lab's client). */
+  traced?: { ok: boolean; detail: string };
   /** Earlier applies that never finished; the apply refused to start on top of them. */
   interrupted: Array<{ stamp: string; nodes: string[] }>;
 }
 
 /** What the wizard's last screen shows of an apply. */
-export type ApplySummary = Pick<ApplyOutcome, 'ok' | 'stamp' | 'changed' | 'failure' | 'doctor' | 'undo'>;
+export type ApplySummary = Pick<ApplyOutcome, 'ok' | 'stamp' | 'changed' | 'failure' | 'doctor' | 'undo'> & Partial<Pick<ApplyOutcome, 'traced' | 'howToTest'>>;

@@ -14,69 +14,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { normalize } from '../../src/core/normalize.js';
 import { ROOT } from '../helpers/fixtures.js';
+import { TmuxServer } from '../helpers/tmux.js';
 
 const BIN = join(ROOT, 'dist', 'bin', 'lvs-wizard.js');
-const SOCKET = `lvs-wizard-tui-${process.pid}`;
+const server = new TmuxServer(`lvs-wizard-tui-${process.pid}`);
 let tmp: string;
-let sessions = 0;
 
-function tmux(args: string[]) {
-  const r = spawnSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
-class Terminal {
-  readonly name = `w${++sessions}`;
-  constructor(
-    readonly columns: number,
-    readonly rows: number,
-    args: string[],
-  ) {
-    tmux(['new-session', '-d', '-s', this.name, '-x', String(columns), '-y', String(rows), '-c', tmp, `${process.execPath} ${BIN} ${args.join(' ')}; sleep 30`]);
-    // Esc must reach the wizard at once, not wait to see if an escape sequence follows.
-    tmux(['set-option', '-s', 'escape-time', '0']);
-  }
-  screen(): string {
-    return tmux(['capture-pane', '-p', '-t', this.name]);
-  }
-  keys(...keys: string[]): void {
-    tmux(['send-keys', '-t', this.name, ...keys]);
-  }
-  text(s: string): void {
-    tmux(['send-keys', '-t', this.name, '-l', s]);
-  }
-  /** Poll the pane until it shows `text`, failing with the pane after 15 s; then check the frame fits. */
-  async waitFor(text: string | RegExp): Promise<string> {
-    const deadline = Date.now() + 15_000;
-    let shown = this.screen();
-    while (typeof text === 'string' ? !shown.includes(text) : !text.test(shown)) {
-      if (Date.now() > deadline) throw new Error(`waited for "${text}"; the ${this.columns}x${this.rows} pane shows:\n${shown}`);
-      await new Promise((r) => setTimeout(r, 50));
-      shown = this.screen();
-    }
-    this.expectFits(shown);
-    return shown;
-  }
-  expectFits(shown: string): void {
-    const lines = shown.split('\n');
-    expect(lines[0], `the title stays on the first row:\n${shown}`).toMatch(/^lvs-wizard · step \d+ of 13/);
-    for (const l of lines) expect(l.trimEnd().length, `wider than ${this.columns}: ${l}`).toBeLessThanOrEqual(this.columns);
-  }
-  kill(): void {
-    spawnSync('tmux', ['-L', SOCKET, 'kill-session', '-t', this.name]);
-  }
-}
+/** The wizard with `args` in a fresh columns x rows terminal. */
+const wizardIn = (columns: number, rows: number, args: string[]) => server.terminal(columns, rows, tmp, `${process.execPath} ${BIN} ${args.join(' ')}`);
 
 beforeAll(() => {
   if (!existsSync(BIN)) throw new Error('dist/ is missing: run npm run build');
   tmp = mkdtempSync(join(tmpdir(), 'lvs-wizard-tui-'));
-  // A session that outlives the others: killing the last session ends the tmux server, and a
-  // new-session racing with that exit fails ("server exited unexpectedly").
-  tmux(['new-session', '-d', '-s', 'keep', 'sleep 3600']);
+  server.start();
 });
 afterAll(() => {
-  spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
+  server.stop();
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -86,7 +39,7 @@ for (const [columns, rows] of [
 ] as const) {
   describe(`a DR setup in a ${columns}x${rows} terminal`, () => {
     it('first screen -> mode -> a bad VIP refused at its field -> review with tabs -> back and forth -> targets checked', async () => {
-      const t = new Terminal(columns, rows, ['--lab']);
+      const t = wizardIn(columns, rows, ['--lab']);
       try {
         const first = await t.waitFor('step 1 of 13: What to balance');
         expect(first).toContain('‹ l4 ›');
@@ -144,7 +97,7 @@ for (const [columns, rows] of [
 
 describe('--save and --answers', () => {
   it('Ctrl+C at the review saves the answers, which check clean and hold what was typed', async () => {
-    const t = new Terminal(100, 30, ['--save', 'saved.yaml']);
+    const t = wizardIn(100, 30, ['--save', 'saved.yaml']);
     try {
       await t.waitFor('What to balance');
       t.keys('Enter');
@@ -167,7 +120,7 @@ describe('--save and --answers', () => {
   });
 
   it('--answers pre-fills from a Piranha lvs.cf (seed 004): the review shows its NAT router pair', async () => {
-    const t = new Terminal(120, 40, ['--answers', join(ROOT, 'fixtures', 'configs', 'seeds', 'seed-004-lvs.cf')]);
+    const t = wizardIn(120, 40, ['--answers', join(ROOT, 'fixtures', 'configs', 'seeds', 'seed-004-lvs.cf')]);
     try {
       await t.waitFor('What to balance');
       for (const title of ['Forwarding method', 'Platforms', 'Service', 'Directors', 'Real servers', 'Scheduler', 'Health check', 'Review']) {

@@ -21,8 +21,10 @@ export function RunScreen({ state, width, height }: { state: State; width: numbe
     { text: o.changed.length ? 'changed:' : 'no changes: every file was already as designed', bold: true },
     ...o.changed.map((c) => ({ text: `  ${c.node}: ${c.path}` })),
     { text: '' },
-    ...(o.doctor.length ? [{ text: 'doctor:', bold: true }, ...o.doctor.map((d) => ({ text: `  ${d}` }))] : []),
-    { text: `undo: ${o.undo}` },
+    ...(o.traced ? [{ text: `request through the VIP: ${o.traced.ok ? 'answered' : 'FAILED'}: ${o.traced.detail}`, color: o.traced.ok ? ('green' as const) : ('red' as const) }] : []),
+    ...(o.howToTest ?? []).map((l) => ({ text: `to test: ${l}` })),
+    ...(o.doctor.length ? [{ text: 'doctor:', bold: true }, ...o.doctor.map((d) => ({ text: `  ${d}` }))] : o.ok && o.changed.length ? [{ text: 'doctor: no warning and no failure on any node' }] : []),
+    ...(o.undo ? [{ text: `undo: ${o.undo}` }] : []),
   ];
   return <Lines lines={lines.slice(0, height)} width={width} />;
 }
