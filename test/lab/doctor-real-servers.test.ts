@@ -109,7 +109,7 @@ describe.sequential('doctor checks of real servers and VRRP on the DR lab', () =
       expect((await runCheck('vrrp-split-brain', 'dir1'))[0]?.status).toBe('skip');
       const fw = await runCheck('vrrp-firewall', 'dir2');
       expect(fw[0]?.status, show(fw)).toBe('fail');
-      expect(fw[0]?.evidence[0]).toContain('inet doctor_break input: ip protocol vrrp drop');
+      expect(fw[0]?.evidence.join('\n'), show(fw)).toContain('inet doctor_break input: ip protocol vrrp drop');
       expect((await runCheck('vrrp-firewall', 'dir1'))[0]?.status).toBe('pass');
     } finally {
       await sh('dir2', ['nft', 'delete', 'table', 'inet', 'doctor_break']);
