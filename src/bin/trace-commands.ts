@@ -15,7 +15,7 @@ import { openFile, parseReadSpec } from '../capture/sources/file.js';
 import { DEFAULT_BUFFER_MB, openLive } from '../capture/sources/live.js';
 import { openRemote } from '../capture/sources/remote.js';
 import { captureFilter } from '../capture/correlate.js';
-import type { CaptureSource, PointStats, RawFrame, TraceReport } from '../capture/types.js';
+import type { CaptureSource, PointStats, RawFrame, TracePoint, TraceReport } from '../capture/types.js';
 import { PcapDirWriter } from '../capture/writer.js';
 import { TargetError } from '../host/errors.js';
 import { LocalHost } from '../host/local.js';
@@ -181,8 +181,36 @@ function captureUserError(e: CaptureError): UserError {
   return new UserError(`${e.message}${detail}`, e.hint, 2);
 }
 
-/** Open every point's source at once; if one cannot start, the others are stopped and the reason is the user's (exit 2). */
-async function openSources(placed: readonly PlacedPoint[], plan: TracePlan, f: Flags, files: Map<string, string>): Promise<CaptureSource[]> {
+/** A capture point left out because its interface is missing or down, and what that says. */
+interface SkippedPoint {
+  point: TracePoint;
+  note: { cause: string; check: string | null; evidence: string };
+}
+
+/**
+ * A real server's tunl0 that is missing or down is itself the finding (the
+ * ipip module is not loaded there, seed 002): the trace goes on without that
+ * point and says so. Any other point that cannot start is the user's to fix.
+ */
+function skippable(p: PlacedPoint, e: unknown): SkippedPoint | undefined {
+  if (!(e instanceof CaptureError) || (e.kind !== 'no-such-interface' && e.kind !== 'interface-down') || p.point.role !== 'rs-tunl0') return undefined;
+  const node = p.point.name.split(':')[0] ?? p.point.host;
+  return {
+    point: p.point,
+    note: {
+      cause: `${p.point.iface} is ${e.kind === 'interface-down' ? 'down' : 'missing'} on ${node}: it cannot take tunnelled requests (is the ipip module loaded there?); not captured`,
+      check: 'rs-tunnel',
+      evidence: `${e.message}${e.detail ? `: ${e.detail.trim().split('\n')[0]}` : ''}`,
+    },
+  };
+}
+
+/**
+ * Open every point's source at once. A real server's missing tunl0 is left out
+ * with a note; if any other point cannot start, the others are stopped and the
+ * reason is the user's (exit 2).
+ */
+async function openSources(placed: readonly PlacedPoint[], plan: TracePlan, f: Flags, files: Map<string, string>): Promise<{ sources: CaptureSource[]; skipped: SkippedPoint[] }> {
   const open = (p: PlacedPoint): Promise<CaptureSource> => {
     const file = files.get(p.point.name);
     if (file !== undefined) return openFile(p.point, file);
@@ -195,14 +223,23 @@ async function openSources(placed: readonly PlacedPoint[], plan: TracePlan, f: F
     });
   };
   const settled = await Promise.allSettled(placed.map(open));
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) {
-    await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
-    const e: unknown = failed.reason;
+  const skipped: SkippedPoint[] = [];
+  let failure: unknown;
+  settled.forEach((s, i) => {
+    if (s.status === 'fulfilled' || failure !== undefined) return;
+    const skip = skippable(placed[i]!, s.reason);
+    if (skip) skipped.push(skip);
+    else failure = s.reason ?? new Error('a capture failed to start');
+  });
+  const sources = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  if (failure !== undefined || sources.length === 0) {
+    await Promise.all(sources.map((s) => s.stop()));
+    const e: unknown = failure ?? skipped[0]?.note.evidence;
     if (e instanceof CaptureError) throw captureUserError(e);
+    if (typeof e === 'string') throw new UserError(`no capture point could start: ${e}`, 'name the points with --at HOST:IFACE');
     throw e;
   }
-  return settled.map((s) => (s as PromiseFulfilledResult<CaptureSource>).value);
+  return { sources, skipped };
 }
 
 type Renderer = 'ink' | 'text' | 'json';
@@ -243,11 +280,23 @@ async function trace(argv: string[]): Promise<number> {
   if (plan.placed.length === 0) throw new UserError('no capture point on the path', 'add one with --at HOST:IFACE');
   const writer = f.write !== undefined ? new PcapDirWriter(f.write) : undefined;
   for (const n of plan.notes) say(`note: ${n}`);
-  const sources = await openSources(plan.placed, plan, f, new Map(reads.map((r) => [r.name, r.path])));
+  const opened = await openSources(plan.placed, plan, f, new Map(reads.map((r) => [r.name, r.path])));
+  const { sources, skipped } = opened;
+  if (skipped.length > 0) {
+    // The correlator follows only the points that capture: a point that cannot see anything must not count as "nothing arrived".
+    const gone = new Set(skipped.map((x) => x.point.name));
+    plan = { ...plan, placed: plan.placed.filter((p) => !gone.has(p.point.name)), spec: { ...plan.spec, points: plan.spec.points.filter((p) => !gone.has(p.name)) } };
+    for (const x of skipped) say(`note: ${x.point.name}: ${x.note.cause}`);
+  }
   const offline = reads.length > 0;
   say(`${offline ? 'reading' : 'capturing at'} ${sources.map((s) => `${s.point.name} (${s.point.host} ${s.point.iface})`).join(', ')}`);
 
   const corr = new Correlator(plan.spec, { maxFlows: f.maxFlows });
+  /** The report so far, with the notes of the points left out. */
+  const current = (): TraceReport => {
+    const r = corr.report(stats());
+    return skipped.length > 0 ? { ...r, notes: [...(r.notes ?? []), ...skipped.map((x) => x.note)] } : r;
+  };
   const stats = (): Record<string, PointStats> => Object.fromEntries(sources.map((s) => [s.point.name, s.stats()]));
   const failures: string[] = [];
   const feed = (name: string, frame: RawFrame) => {
@@ -305,13 +354,13 @@ async function trace(argv: string[]): Promise<number> {
     process.removeListener('SIGINT', onSigint);
     process.removeListener('SIGTERM', onSigint);
     say(`stopped: ${why}`);
-    return corr.report(stats());
+    return current();
   })();
 
   let report: TraceReport;
   if (renderer === 'ink') {
     const { traceWithInk } = await import('../capture/report-ink.js');
-    await traceWithInk(() => corr.report(stats()), finish, `capturing at ${sources.length} points`);
+    await traceWithInk(current, finish, `capturing at ${sources.length} points`);
     report = await finish;
   } else {
     report = await finish;

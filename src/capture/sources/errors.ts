@@ -8,6 +8,8 @@ export type CaptureErrorKind =
   | 'permission'
   /** The interface does not exist where the capture runs. */
   | 'no-such-interface'
+  /** The interface exists but is down (tcpdump: "That device is not up"). */
+  | 'interface-down'
   /** tcpdump (or the cap binding) is not installed where it must run. */
   | 'missing-tool'
   /** A pcap file that cannot be read. */

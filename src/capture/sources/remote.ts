@@ -66,6 +66,9 @@ export function classifyTcpdumpFailure(stderr: string, exitCode: number, point: 
   if (/No such device|doesn't exist|does not exist/i.test(said)) {
     return new CaptureError('no-such-interface', `no interface ${point.iface} on ${host} (point ${point.name})`, `list them with \`ip -br link\` there; name the right one with --at ${host}:IFACE`, said);
   }
+  if (/That device is not up/i.test(said)) {
+    return new CaptureError('interface-down', `${point.iface} is down on ${host} (point ${point.name})`, `bring it up there: ip link set ${point.iface} up`, said);
+  }
   if (/permission|Operation not permitted/i.test(said)) {
     return new CaptureError('permission', `capturing on ${point.iface} on ${host} needs root or CAP_NET_RAW there`, 'reach it as root (ssh://root@…)', said);
   }

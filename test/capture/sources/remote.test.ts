@@ -81,6 +81,16 @@ describe('openRemote through ip netns exec', () => {
     });
   });
 
+  it('an interface that is down there (a TUN real server\'s tunl0 without ipip): interface-down, with the command that brings it up', async () => {
+    await withNetns(['eth0'], async (ns) => {
+      runIn(ns, ['ip', 'link', 'set', 'eth0', 'down']);
+      const e = await expectCaptureError(openRemote(point('eth0'), hostFor(`netns:${ns}`), { filter: '' }));
+      expect(e.kind, `${e.message}\n${e.detail}`).toBe('interface-down');
+      expect(e.message).toBe(`eth0 is down on netns:${ns} (point far:eth0)`);
+      expect(e.hint).toBe('bring it up there: ip link set eth0 up');
+    });
+  });
+
   it('tcpdump missing (exit 127): "install tcpdump on HOST"', async () => {
     const host = new PrefixHost({ prefix: ['env', 'PATH=/nonexistent'], name: 'bare-host', on: new LocalHost() });
     const e = await expectCaptureError(openRemote(point('eth0'), host, { filter: '' }));
