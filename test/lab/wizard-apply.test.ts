@@ -43,7 +43,7 @@ function run(bin: string, args: string[], env: Record<string, string> = {}, time
   // `lvs-lab exec` on a loaded TCG VM sometimes misses the agent's 10 s connect window: that read is tried again (twice at most).
   for (let i = 0; ; i++) {
     const r = runOnce(bin, args, env, timeoutMs);
-    if (!(bin === 'lvs-lab' && args[0] === 'exec' && i < 2 && r.stderr.includes('lab agent did not answer'))) return r;
+    if (!(bin === 'lvs-lab' && (args[0] === 'exec' || args[0] === 'traffic' || args[0] === 'status') && i < 2 && r.stderr.includes('lab agent did not answer'))) return r;
   }
 }
 
@@ -55,6 +55,16 @@ function runOnce(bin: string, args: string[], env: Record<string, string>, timeo
     maxBuffer: 64 * 1024 * 1024,
   });
   return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', code: r.status, signal: r.signal };
+}
+
+/** `lvs-lab ARGS --json`, parsed; what the tool said when it printed no JSON. */
+function labJson<T>(args: string[]): T {
+  const r = run('lvs-lab', [...args, '--json']);
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`lvs-lab ${args.join(' ')} --json printed no JSON: ${said(r)}`);
+  }
 }
 
 const said = (r: Ran) => `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
@@ -138,12 +148,11 @@ describe.each(ALL_SEEDS)('lvs-wizard apply --lab: %s', (seed) => {
     const r = run('lvs-wizard', ['apply', answers, '--lab', '--yes'], env);
     expect(r.code, said(r)).toBe(0);
     const design = JSON.parse(readFileSync(join(LAB_STATE, 'design.json'), 'utf8')) as { model: Installation };
-    const t = run('lvs-lab', ['traffic', '--count', '12', '--json']);
-    const report = JSON.parse(t.stdout) as { vips: Array<{ vip: string; service: string; failed: number; byBackend: Record<string, number> }> };
-    const status = JSON.parse(run('lvs-lab', ['status', '--json']).stdout) as { nodes: Array<{ name: string; ipvs?: string }> };
+    const report = labJson<{ vips: Array<{ vip: string; service: string; failed: number; byBackend: Record<string, number> }> }>(['traffic', '--count', '12']);
+    const status = labJson<{ nodes: Array<{ name: string; ipvs?: string }> }>(['status']);
     const ipvs = status.nodes.map((n) => n.ipvs ?? '').join('\n');
     for (const v of report.vips) {
-      expect(v.failed, `${v.vip}: ${t.stdout}`).toBe(0);
+      expect(v.failed, `${v.vip}: ${JSON.stringify(report)}`).toBe(0);
       const svc = design.model.services.find((s) => s.name === v.service)!;
       const serving = svc.realServers.filter((x) => x.weight > 0);
       if (svc.persistence) {
@@ -199,7 +208,7 @@ describe.each(ALL_SEEDS)('lvs-wizard apply --lab: %s', (seed) => {
     expect(r.stdout).toMatch(/request through the VIP: ok/);
     expect(r.stdout).toMatch(/applied: \d+ file\(s\) on \d+ node\(s\)/);
     expectAll(stateOf(allHashes()), 'new');
-    const t = JSON.parse(run('lvs-lab', ['traffic', '--count', '12', '--json']).stdout) as { vips: Array<{ failed: number; byBackend: Record<string, number> }> };
+    const t = labJson<{ vips: Array<{ failed: number; byBackend: Record<string, number> }> }>(['traffic', '--count', '12']);
     for (const v of t.vips) expect(v.failed, JSON.stringify(v)).toBe(0);
     const rb = run('lvs-wizard', ['rollback'], env);
     expect(rb.code, said(rb)).toBe(0);
