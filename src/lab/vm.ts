@@ -153,7 +153,8 @@ export class Vm {
     this.connecting ??= (async () => {
       const port = acquirePort(this.stateDir, this.state.sockets.length);
       try {
-        const c = await AgentClient.connect(this.state.sockets[port.index]!, 10_000);
+        // 30 s: under TCG on a busy machine (two cores, another VM) the agent can take over 10 s to accept.
+        const c = await AgentClient.connect(this.state.sockets[port.index]!, 30_000);
         this.client = c;
         this.releasePort = port.release;
         return c;

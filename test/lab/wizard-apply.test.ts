@@ -40,7 +40,7 @@ interface Ran {
 }
 
 function run(bin: string, args: string[], env: Record<string, string> = {}, timeoutMs = 600_000): Ran {
-  // `lvs-lab exec` on a loaded TCG VM sometimes misses the agent's 10 s connect window: that read is tried again (twice at most).
+  // `lvs-lab exec` on a loaded TCG VM sometimes misses the agent's connect window (30 s): that read is tried again (twice at most).
   for (let i = 0; ; i++) {
     const r = runOnce(bin, args, env, timeoutMs);
     if (!(bin === 'lvs-lab' && (args[0] === 'exec' || args[0] === 'traffic' || args[0] === 'status') && i < 2 && r.stderr.includes('lab agent did not answer'))) return r;
