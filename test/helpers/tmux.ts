@@ -32,7 +32,8 @@ export class TmuxServer {
   /** A terminal of `columns` x `rows` running `command` (a shell line) in `cwd`. */
   terminal(columns: number, rows: number, cwd: string, command: string): Terminal {
     const name = `w${++this.sessions}`;
-    this.tmux(['new-session', '-d', '-s', name, '-x', String(columns), '-y', String(rows), '-c', cwd, `${command}; sleep 30`]);
+    // A person's terminal, not CI's: with CI set, Ink (is-in-ci) draws nothing until the app exits.
+    this.tmux(['new-session', '-d', '-s', name, '-x', String(columns), '-y', String(rows), '-c', cwd, `env -u CI -u CONTINUOUS_INTEGRATION ${command}; sleep 30`]);
     // Esc must reach the wizard at once, not wait to see if an escape sequence follows.
     this.tmux(['set-option', '-s', 'escape-time', '0']);
     return new Terminal(this, name, columns, rows);
