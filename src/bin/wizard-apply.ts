@@ -45,8 +45,23 @@ export function sameShape(a: LabDesign, b: LabDesign): boolean {
   return shape(a) === shape(b);
 }
 
+/** What a lab shaped for another design is told (the design's own nodes are the caller's to add). */
+export const otherShape = (running: LabDesign): string => `the running lab is shaped for another design (nodes ${running.nodes.map((n) => n.name).join(', ')})`;
+export const OTHER_SHAPE_HINT = 'lvs-lab down, then lvs-wizard apply FILE --lab starts a lab for it';
+
+/**
+ * An apply on a running lab ends with a request through the VIP from the lab's client, and once
+ * applied the lab records the design it now runs (lvs-lab traffic, lvs-doctor --lab read it).
+ */
+export function labApplyHooks(lab: Lab, running: LabDesign, design: LabDesign): { trace: () => Promise<{ ok: boolean; detail: string }>; onApplied: () => void } {
+  return {
+    trace: labTrace(lab, design),
+    onApplied: () => saveLabDesign(lab.stateDir, { ...running, model: design.model, targets: design.targets, notes: design.notes }),
+  };
+}
+
 /** Poll a request through each VIP from the lab's client until it answers (VRRP elects, checks pass), at most a minute. */
-export function labTrace(lab: Lab, design: LabDesign): () => Promise<{ ok: boolean; detail: string }> {
+function labTrace(lab: Lab, design: LabDesign): () => Promise<{ ok: boolean; detail: string }> {
   return async () => {
     const client = lab.node('client');
     const said: string[] = [];
@@ -167,11 +182,7 @@ export async function runApply(argv: string[]): Promise<number> {
       if (!d) throw new UserError('a lab is starting or was left half-built', 'wait for lvs-lab up to finish, or lvs-lab down', 1);
       if (!sameShape(d, design)) {
         await lab.detach();
-        throw new UserError(
-          `the running lab is shaped for another design (nodes ${d.nodes.map((n) => n.name).join(', ')}; ${file} needs ${design.nodes.map((n) => n.name).join(', ')} with its own addresses)`,
-          'lvs-lab down, then lvs-wizard apply FILE --lab starts a lab for it',
-          1,
-        );
+        throw new UserError(`${otherShape(d)}; ${file} needs ${design.nodes.map((n) => n.name).join(', ')} with its own addresses`, OTHER_SHAPE_HINT, 1);
       }
       running = d;
     }
@@ -184,8 +195,7 @@ export async function runApply(argv: string[]): Promise<number> {
       const code = await applyTo(design.model, labTargetSpec(design.model), {
         dryRun: values['dry-run'],
         yes: values.yes,
-        trace: labTrace(theLab, design),
-        onApplied: () => saveLabDesign(theLab.stateDir, { ...running, model: design.model, targets: design.targets, notes: design.notes }),
+        ...labApplyHooks(theLab, running, design),
       });
       out('the lab keeps running: lvs-lab traffic | lvs-doctor --lab | lvs-lab down');
       return code;

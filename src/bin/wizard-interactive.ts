@@ -39,19 +39,15 @@ function effects(lab?: Lab): WizardEffects {
     applyDesign: async (m, t, o) => {
       const run = await applyRun();
       if (!lab) return run.applyDesign(m, t, o);
-      // In a lab, the apply ends with a request through the VIP from the lab's client, and the
-      // lab remembers the design it now runs (lvs-lab traffic, lvs-doctor --lab read it).
-      const [{ labDesign }, { loadLabDesign, saveLabDesign }, { labTrace, sameShape }] = await Promise.all([import('../lab/topology.js'), import('../lab/up.js'), import('./wizard-apply.js')]);
+      const [{ labDesign }, { loadLabDesign }, { labApplyHooks, otherShape, OTHER_SHAPE_HINT, sameShape }] = await Promise.all([import('../lab/topology.js'), import('../lab/up.js'), import('./wizard-apply.js')]);
       const wanted = labDesign(m);
       const running = loadLabDesign(lab.stateDir);
-      if (!wanted.ok || !running || !sameShape(running, wanted.design)) {
-        throw new Error(
-          `the running lab is shaped for another design (nodes ${running?.nodes.map((n) => n.name).join(', ') ?? 'unknown'}): nothing was applied; lvs-lab down, then lvs-wizard apply FILE --lab starts a lab for this one`,
-        );
+      if (!running || !wanted.ok || !sameShape(running, wanted.design)) {
+        throw new Error(`${running ? otherShape(running) : 'the running lab has no design on record'}: nothing was applied; ${OTHER_SHAPE_HINT}`);
       }
-      const design = wanted.design;
-      const outcome = await run.applyDesign(m, t, { ...o, trace: labTrace(lab, design) });
-      if (outcome.ok) saveLabDesign(lab.stateDir, { ...running, model: design.model, targets: design.targets, notes: design.notes });
+      const hooks = labApplyHooks(lab, running, wanted.design);
+      const outcome = await run.applyDesign(m, t, { ...o, trace: hooks.trace });
+      if (outcome.ok) hooks.onApplied();
       return outcome;
     },
   };
