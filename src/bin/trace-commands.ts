@@ -194,7 +194,7 @@ interface SkippedPoint {
  */
 function skippable(p: PlacedPoint, e: unknown): SkippedPoint | undefined {
   if (!(e instanceof CaptureError) || (e.kind !== 'no-such-interface' && e.kind !== 'interface-down') || p.point.role !== 'rs-tunl0') return undefined;
-  const node = p.point.name.split(':')[0] ?? p.point.host;
+  const node = p.point.name.split(':')[0]!;
   return {
     point: p.point,
     note: {
